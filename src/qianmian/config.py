@@ -1,0 +1,44 @@
+"""Settings, read from the environment (prefix ``QIANMIAN_``) or a TOML file.
+
+Every setting has a default that works for the demo; `config.example.toml` documents each one.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qianmian.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Process-wide settings. Construct explicitly; nothing reads them at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="QIANMIAN_", extra="forbid")
+
+    store: str = Field("duckdb:///var/qianmian.duckdb", description="Store URL: duckdb:///path, spark:local[2], spark://host:port")
+    data_dir: Path = Field(Path("var"), description="Where models, the write-ahead log and keys live")
+    spark_warehouse: Path | None = Field(None, description="Spark SQL warehouse dir; a temp dir when unset")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth: bool = Field(False, description="Require API keys on /v1 (the demo runs open on loopback)")
+    max_request_bytes: int = 2_000_000
+    rate_limit_per_minute: int = 60_000
+    experiences_file: Path | None = None
+
+    @classmethod
+    def from_toml(cls, path: Path | str, **overrides: Any) -> "Settings":
+        """Read settings from a TOML file (top-level keys = field names); overrides win."""
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file: expected an existing TOML file, received {str(p)!r}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {str(p)!r}: invalid TOML ({exc})") from exc
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data)

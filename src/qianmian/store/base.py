@@ -1,0 +1,203 @@
+"""`Store`: one class over any Ibis backend, with the few engine-specific parts kept in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+
+from qianmian.errors import InputError, NotFoundError, StoreError
+from qianmian.store import schema as S
+
+Engine = Literal["duckdb", "spark"]
+
+
+class Store:
+    """A connected store. Build expressions with `table`, run them with `execute`/`to_pyarrow`."""
+
+    def __init__(self, con: ibis.BaseBackend, engine: Engine, url: str) -> None:
+        self.con = con
+        self.engine: Engine = engine
+        self.url = url
+
+    # -- reading ------------------------------------------------------------------------------
+    def table(self, name: str) -> ibis.Table:
+        """The named table as an Ibis expression (`NotFoundError` if it does not exist)."""
+        try:
+            return self.con.table(name)
+        except Exception as exc:  # backends raise different classes for a missing table
+            if name not in self.list_tables():
+                raise NotFoundError("table", name) from exc
+            raise
+
+    def list_tables(self) -> list[str]:
+        """User-visible tables (Ibis memtables and our temporary tables are hidden)."""
+        return sorted(t for t in self.con.list_tables() if not t.startswith(("ibis_", "_qm_tmp_")))
+
+    def execute(self, expr: ibis.Expr, **kwargs: Any) -> Any:
+        """Run an expression: a table gives a pandas DataFrame, a scalar gives a Python value."""
+        return self.con.execute(expr, **kwargs)
+
+    def to_pyarrow(self, expr: ibis.Expr) -> pa.Table:
+        return self.con.to_pyarrow(expr)
+
+    def count(self, name: str) -> int:
+        return int(self.execute(self.table(name).count()))
+
+    # -- writing ------------------------------------------------------------------------------
+    def ensure_table(self, name: str, schema: ibis.Schema) -> ibis.Table:
+        """Create the table if it is missing (domain packages own their tables this way)."""
+        if name not in self.con.list_tables():
+            self.con.create_table(name, schema=schema)
+        return self.con.table(name)
+
+    def append(self, name: str, data: pa.Table | pd.DataFrame | ibis.Table, *, dedupe: bool = True) -> int:
+        """Append rows to `name`; with `dedupe`, rows whose natural key exists are skipped.
+
+        Returns the number of rows written. Rows are cast to the table's schema first, so a
+        column missing from `data` becomes NULL and an extra column is an error.
+        """
+        target = self.table(name)
+        batch = self._as_table(data, target.schema(), name)
+        keys = S.KEYS.get(name, ()) if dedupe else ()
+        if keys:
+            batch = batch.distinct(on=list(keys), keep="first")
+            batch = batch.anti_join(target.select(*keys), list(keys))
+        temp = None
+        if self.engine == "duckdb":
+            temp = _temp_name()
+            batch = self.con.create_table(temp, batch, temp=True)
+        try:
+            n = int(self.execute(batch.count()))
+            if n:
+                self.con.insert(name, batch)
+        finally:
+            if temp:
+                self.con.drop_table(temp, force=True)
+        return n
+
+    def _as_table(self, data: Any, schema: ibis.Schema, name: str) -> ibis.Table:
+        if isinstance(data, ibis.Table):
+            t = data
+        else:
+            arrow = pa.Table.from_pandas(data, preserve_index=False) if isinstance(data, pd.DataFrame) else data
+            t = ibis.memtable(arrow)
+        extra = set(t.columns) - set(schema.names)
+        if extra:
+            raise InputError(f"{name} columns", f"a subset of {list(schema.names)}", sorted(extra))
+        return t.select(
+            *[
+                (t[c].cast(typ) if c in t.columns else ibis.null().cast(typ)).name(c)
+                for c, typ in schema.items()
+            ]
+        )
+
+    def delete_where(self, name: str, column: str, values: list[str]) -> int:
+        """Delete rows whose `column` is one of `values`; returns how many were deleted."""
+        t = self.table(name)
+        if column not in t.columns:
+            raise InputError("column", f"a column of {name}", column)
+        before = self.count(name)
+        if self.engine == "duckdb":
+            raw = self.con.con
+            raw.execute(f'DELETE FROM "{name}" WHERE "{column}" IN (SELECT unnest(?))', [list(values)])
+        else:
+            kept = t.filter(~t[column].isin(values) | t[column].isnull())
+            frame = self.to_pyarrow(kept)
+            self.con.create_table(name, ibis.memtable(frame), schema=t.schema(), overwrite=True)
+        return before - self.count(name)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing writes on DuckDB; on Spark each append is atomic per table."""
+        if self.engine != "duckdb":
+            yield
+            return
+        raw = self.con.con
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.disconnect()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+
+_counter = iter(range(1, 1 << 62))
+
+
+def _temp_name() -> str:
+    return f"_qm_tmp_{next(_counter)}"
+
+
+def connect(url: Any = "duckdb:///var/qianmian.duckdb", *, migrate: bool = True, spark_warehouse: str | Path | None = None) -> Store:
+    """Open the store at `url` and bring its schema up to date.
+
+    >>> store = connect("duckdb://")          # in memory
+    >>> store.count("events")
+    0
+    """
+    from qianmian.store.migrations import migrate as run_migrations
+
+    store = _open(url, spark_warehouse)
+    if migrate:
+        run_migrations(store)
+    return store
+
+
+def _open(url: Any, spark_warehouse: str | Path | None) -> Store:
+    if not isinstance(url, str):
+        if type(url).__name__ == "SparkSession":
+            return Store(ibis.pyspark.connect(url), "spark", "spark:session")
+        raise InputError("store url", "a URL string or a SparkSession", type(url).__name__)
+    if url.startswith("duckdb://"):
+        return _open_duckdb(url)
+    if url.startswith("spark:"):
+        return Store(ibis.pyspark.connect(spark_session(url, spark_warehouse)), "spark", url)
+    raise InputError("store url", "duckdb:///path/file.duckdb, spark:local[N] or spark://host:port", url)
+
+
+def _open_duckdb(url: str) -> Store:
+    path = url[len("duckdb://"):]
+    if path in ("", "/", "/:memory:"):
+        return Store(ibis.duckdb.connect(), "duckdb", url)
+    file = Path(path[1:] if path.startswith("/") else path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = ibis.duckdb.connect(str(file))
+    except Exception as exc:
+        raise StoreError(f"store url {url!r}: could not open DuckDB file {str(file)!r} ({exc})") from exc
+    return Store(con, "duckdb", url)
+
+
+def spark_session(url: str, warehouse: str | Path | None = None) -> Any:
+    """A SparkSession for `spark:local[N]` or `spark://host:port`, with its own warehouse dir."""
+    from pyspark.sql import SparkSession
+
+    rest = url[len("spark:"):]
+    master = rest if rest.startswith("local") else "spark:" + rest
+    wh = Path(warehouse) if warehouse else Path(tempfile.mkdtemp(prefix="qianmian-spark-"))
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("qianmian")
+        .config("spark.sql.warehouse.dir", str(wh))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={wh}")
+    )
+    return builder.getOrCreate()
