@@ -1,28 +1,70 @@
-"""Application factory."""
+"""Application factory: `create_app(settings)` builds the app; nothing happens at import time.
+
+Routers live in `qianmian.api.routers.<name>`, each exposing `router`; add one by appending its
+module path to `ROUTERS`.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 
 from qianmian import __version__
+from qianmian.api import errors, limits
+from qianmian.api.services import Clock, Services, business_clock, zone_of
 from qianmian.config import Settings
 from qianmian.store import Store, connect
-from qianmian.store.summary import summary
+
+ROUTERS: list[str] = [
+    "qianmian.api.routers.ops",
+    "qianmian.api.routers.events",
+    "qianmian.api.routers.keys",
+]
+
+DESCRIPTION = """Consumer operations and personalization API (千面).
+
+Send events to `POST /v1/events`; fetch each shopper's page from `GET /v1/storefront/{user_id}`.
+With authentication on, send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+Every error has the body `{"error": {"type", "status", "message", ...}}`.
+"""
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
-    """Build the app for `settings`; pass `store` to reuse an open one (tests, the demo)."""
+def create_app(settings: Settings | None = None, *, store: Store | None = None, clock: Clock | None = None, **extras: Any) -> FastAPI:
+    """Build the app for `settings`.
+
+    `store` reuses an open store (tests, the demo); otherwise the app opens ``settings.store`` and
+    closes it on shutdown. `clock` gives the business wall-clock time (default: the real clock in
+    ``settings.timezone``). `extras` inject collaborators by name (e.g. ``recommender=``), for tests.
+    """
     settings = settings or Settings()
-    app = FastAPI(title="Qianmian", version=__version__, description="Consumer operations and personalization API")
+    zone = zone_of(settings)
+    services = Services(
+        settings=settings,
+        store=store or connect(settings.store, spark_warehouse=settings.spark_warehouse),
+        clock=clock or business_clock(zone),
+        zone=zone,
+        owns_store=store is None,
+        extras=dict(extras),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        services.start()
+        try:
+            yield
+        finally:
+            services.stop()
+
+    app = FastAPI(title="Qianmian", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    app.state.store = store or connect(settings.store, spark_warehouse=settings.spark_warehouse)
-
-    @app.get("/health", tags=["ops"])
-    def health() -> dict:
-        return {"status": "ok", "version": __version__}
-
-    @app.get("/v1/summary", tags=["data"])
-    def data_summary() -> dict:
-        return summary(app.state.store)
-
+    app.state.store = services.store
+    app.state.services = services
+    errors.install(app)
+    limits.install(app, max_request_bytes=settings.max_request_bytes, rate_limit_per_minute=settings.rate_limit_per_minute)
+    for name in ROUTERS:
+        app.include_router(importlib.import_module(name).router)
     return app

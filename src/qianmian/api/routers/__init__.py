@@ -1,0 +1,1 @@
+"""HTTP routers; each module exposes `router` and is listed in `qianmian.api.app.ROUTERS`."""
