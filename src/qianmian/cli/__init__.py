@@ -16,6 +16,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "qianmian.cli.data",
     "qianmian.cli.serve",
+    "qianmian.cli.keys",
 ]
 
 for _name in COMMAND_MODULES:
