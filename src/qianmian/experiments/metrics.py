@@ -273,9 +273,11 @@ def variant_statistics(
     return stats.mutate(multiple_exposures=dup)
 
 
-def column_statistics(table: ir.Table, variant_col: str, columns: Sequence[str]) -> ir.Table:
-    """Per-unit results an analyst already has: per variant `n`, `<col>__sum`, `<col>__ss`."""
-    missing = [c for c in (variant_col, *columns) if c not in table.columns]
+def column_statistics(table: ir.Table, variant_col: str, columns: Sequence[str], *, covariate: str | None = None) -> ir.Table:
+    """Per-unit results an analyst already has: per variant and column `<col>__n`, `<col>__sum`,
+    `<col>__ss`; with a pre-period `covariate` column also `<col>__psum`, `<col>__pss`, `<col>__xp`
+    (over the rows where both are present)."""
+    missing = [c for c in (variant_col, *columns, *([covariate] if covariate else [])) if c not in table.columns]
     if missing:
         raise InputError("columns", f"columns of the file {list(table.columns)}", missing)
     aggs: dict[str, ir.Value] = {}
@@ -283,5 +285,10 @@ def column_statistics(table: ir.Table, variant_col: str, columns: Sequence[str])
         if not table[c].type().is_numeric() and not table[c].type().is_boolean():
             raise InputError(f"metric column {c}", "a numeric or boolean column", str(table[c].type()))
         x = table[c].cast("float64")
+        if covariate:
+            p = table[covariate].cast("float64")
+            x = ibis.ifelse(p.notnull(), x, ibis.null("float64"))
+            p = ibis.ifelse(x.notnull(), p, ibis.null("float64"))
+            aggs[f"{c}__psum"], aggs[f"{c}__pss"], aggs[f"{c}__xp"] = p.sum(), (p * p).sum(), (x * p).sum()
         aggs[f"{c}__n"], aggs[f"{c}__sum"], aggs[f"{c}__ss"] = x.count(), x.sum(), (x * x).sum()
     return table.group_by(table[variant_col].cast("string").name("variant")).aggregate(**aggs)

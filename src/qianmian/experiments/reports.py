@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -181,21 +182,68 @@ def analyze_table(
     variant_col: str,
     control: str,
     metrics: Sequence[str],
+    covariate: str | None = None,
     alpha: float = 0.05,
     correction: st.Correction = "none",
 ) -> tuple[VariantResult, ...]:
-    """Welch comparisons of every treatment with `control` on each per-unit column in `metrics`."""
-    frame = store.execute(column_statistics(table, variant_col, metrics))
+    """Welch comparisons of every treatment with `control` on each per-unit column in `metrics`
+    (CUPED on the pre-period `covariate` column when given). Rows with a NULL metric are skipped."""
+    frame = store.execute(column_statistics(table, variant_col, metrics, covariate=covariate))
     rows = {str(r["variant"]): r for r in frame.to_dict("records")}
     if control not in rows:
         raise InputError("control", f"one of the values of {variant_col}: {sorted(rows)}", control)
     out = []
     for c in metrics:
-        stat = {v: st.SampleMean(int(r[f"{c}__n"]), float(r[f"{c}__sum"] or 0.0), float(r[f"{c}__ss"] or 0.0)) for v, r in rows.items()}
-        out.append(VariantResult(c, c, "mean", control, stat[control].n, stat[control].mean))
+        stat = {v: _column_stat(r, c, covariate is not None) for v, r in rows.items()}
+        out.append(VariantResult(c, c, "mean", control, stat[control].n, _plain_mean(stat[control])))
         for v in sorted(set(rows) - {control}):
-            out.append(VariantResult(c, c, "mean", v, stat[v].n, stat[v].mean, st.welch(stat[control], stat[v], alpha=alpha)))
+            out.append(VariantResult(c, c, "mean", v, stat[v].n, _plain_mean(stat[v]), compare(stat[control], stat[v], alpha=alpha)))
     return corrected(out, correction)
+
+
+def _column_stat(r: dict[str, Any], c: str, cuped: bool) -> Statistic:
+    def f(key: str) -> float:
+        v = r[f"{c}__{key}"]
+        return 0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    x = st.SampleMean(int(r[f"{c}__n"]), f("sum"), f("ss"))
+    return st.CupedStatistic(x, st.SampleMean(x.n, f("psum"), f("pss")), f("xp")) if cuped else x
+
+
+def read_results_file(store: Store, path: str | Path) -> ir.Table:
+    """A per-unit CSV or Parquet file as a table of `store` (registered, not copied)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("file", "an existing CSV or Parquet file", str(p))
+    suffixes = "".join(p.suffixes).lower()
+    if suffixes.endswith((".parquet", ".pq")):
+        return store.con.read_parquet(str(p))
+    if suffixes.endswith((".csv", ".csv.gz", ".tsv")):
+        return store.con.read_csv(str(p))
+    raise InputError("file", "a .csv, .csv.gz or .parquet file", p.name)
+
+
+def analyze_file(
+    path: str | Path,
+    *,
+    variant_col: str,
+    control: str,
+    metrics: Sequence[str],
+    covariate: str | None = None,
+    alpha: float = 0.05,
+    correction: st.Correction = "none",
+) -> tuple[VariantResult, ...]:
+    """`analyze_table` over a file read by an in-memory DuckDB store (the same aggregate path)."""
+    from qianmian.store import connect
+
+    store = connect("duckdb://", migrate=False)
+    try:
+        table = read_results_file(store, path)
+        return analyze_table(
+            store, table, variant_col=variant_col, control=control, metrics=metrics, covariate=covariate, alpha=alpha, correction=correction
+        )
+    finally:
+        store.close()
 
 
 # -- presentation -----------------------------------------------------------------------------------
