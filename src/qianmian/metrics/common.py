@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import ibis
+import pandas as pd
 import ibis.expr.types as ir
 
 from qianmian.errors import InputError
@@ -50,6 +51,13 @@ def end_of(as_of: DateLike, field: str = "as_of") -> dt.datetime:
             raise InputError(field, "an ISO date or datetime", as_of) from exc
     day = to_date(as_of, field)
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+
+
+def as_of_label(as_of: DateLike) -> str:
+    """`as_of` as an ISO string for reports: the day for a date, the instant for a datetime."""
+    if isinstance(as_of, dt.datetime) or (isinstance(as_of, str) and ("T" in as_of or " " in as_of.strip())):
+        return end_of(as_of).isoformat()
+    return to_date(as_of, "as_of").isoformat()
 
 
 def check_days(days: int, field: str, unit: str = "days") -> int:
@@ -159,3 +167,17 @@ def ratio(num: float | int | None, den: float | int | None) -> float | None:
     if num is None or den is None or den == 0:
         return None
     return float(num) / float(den)
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows of a small result as plain Python dicts (NaN → None, numpy scalars → Python, dates → ISO)."""
+    out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return [{k: _plain(v) for k, v in row.items()} for row in out]
+
+
+def _plain(value: object) -> object:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value

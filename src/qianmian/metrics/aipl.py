@@ -1,0 +1,179 @@
+"""AIPL: the stage of every consumer (Awareness, Interest, Purchase, Loyalty) as of a date.
+
+A consumer holds a stage when any of the stage's rules holds in the rule's window ending at
+`as_of`; the highest stage held wins (L > P > I > A); consumers holding none are absent.
+A rule holds when, among the consumer's events with one of its behaviours in its window,
+
+    count >= min_events  and  distinct days >= min_days  and  sum(amount) >= min_amount
+
+Defaults (`AIPLRules()`), windows ending at `as_of`:
+
+    A  expose or view                       30 days
+    I  click, fav, cart or search           30 days
+    P  buy (on at least one day)            365 days
+    L  buy on 2+ distinct days, or review / share   365 days
+
+Scope: `brand` and/or `category` restrict the events (None = the whole store).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import operator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from qianmian.errors import InputError
+from qianmian.metrics.common import DateLike, as_of_label, check_days, end_of, ratio, scoped
+from qianmian.store import Store
+from qianmian.store.schema import BEHAVIORS
+
+Stage = Literal["A", "I", "P", "L"]
+STAGES: tuple[Stage, ...] = ("A", "I", "P", "L")
+
+
+@dataclass(frozen=True)
+class StageRule:
+    """One way to reach a stage: enough events of `behaviors` in the last `window_days` days."""
+
+    behaviors: tuple[str, ...]
+    window_days: int
+    min_events: int = 1
+    min_days: int = 1
+    min_amount: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "behaviors", tuple(self.behaviors))
+        unknown = sorted(set(self.behaviors) - set(BEHAVIORS))
+        if not self.behaviors or unknown:
+            raise InputError("behaviors", f"a non-empty subset of {list(BEHAVIORS)}", list(self.behaviors))
+        check_days(self.window_days, "window_days")
+        for name in ("min_events", "min_days"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise InputError(name, "a whole number >= 1", getattr(self, name))
+        if self.min_amount < 0:
+            raise InputError("min_amount", "a number >= 0", self.min_amount)
+
+
+@dataclass(frozen=True)
+class AIPLRules:
+    """The rules of each stage (any one rule of a stage is enough)."""
+
+    awareness: tuple[StageRule, ...] = (StageRule(("expose", "view"), 30),)
+    interest: tuple[StageRule, ...] = (StageRule(("click", "fav", "cart", "search"), 30),)
+    purchase: tuple[StageRule, ...] = (StageRule(("buy",), 365),)
+    loyalty: tuple[StageRule, ...] = field(
+        default=(StageRule(("buy",), 365, min_days=2), StageRule(("review", "share"), 365))
+    )
+
+    def by_stage(self) -> dict[Stage, tuple[StageRule, ...]]:
+        return {"A": self.awareness, "I": self.interest, "P": self.purchase, "L": self.loyalty}
+
+    def longest_window(self) -> int:
+        return max(r.window_days for rules in self.by_stage().values() for r in rules)
+
+    def behaviors(self) -> list[str]:
+        return sorted({b for rules in self.by_stage().values() for r in rules for b in r.behaviors})
+
+
+def aipl_stages(
+    events: ir.Table,
+    *,
+    as_of: DateLike,
+    rules: AIPLRules = AIPLRules(),
+    brand: str | None = None,
+    category: str | None = None,
+) -> ir.Table:
+    """Columns `user_id, stage` (stage in "A", "I", "P", "L") for every consumer holding a stage.
+
+    >>> aipl_stages(store.table("events"), as_of="2017-12-03")   # doctest: +SKIP
+    """
+    end = end_of(as_of)
+    ev = scoped(events, brand=brand, category=category)
+    start = end - dt.timedelta(days=rules.longest_window())
+    ev = ev.filter(
+        ev.user_id.notnull(), ev.ts >= ibis.literal(start), ev.ts < ibis.literal(end),
+        ev.behavior.isin(rules.behaviors()),
+    )
+    metrics = _rule_metrics(ev, rules, end)
+    per_user = ev.group_by("user_id").aggregate(**metrics)
+    stage = ibis.cases(
+        *[(_held(per_user, s, rules.by_stage()[s]), s) for s in reversed(STAGES)], else_=ibis.null().cast("string")
+    )
+    out = per_user.select("user_id", stage=stage)
+    return out.filter(out.stage.notnull())
+
+
+def _rule_metrics(ev: ir.Table, rules: AIPLRules, end: dt.datetime) -> dict[str, ir.Scalar]:
+    """One conditional aggregate per rule and measure (count, distinct days, amount)."""
+    out: dict[str, ir.Scalar] = {}
+    for stage, stage_rules in rules.by_stage().items():
+        for j, r in enumerate(stage_rules):
+            cond = ev.behavior.isin(list(r.behaviors)) & (ev.ts >= ibis.literal(end - dt.timedelta(days=r.window_days)))
+            out[f"n_{stage}{j}"] = ev.count(where=cond)
+            if r.min_days > 1:
+                out[f"d_{stage}{j}"] = ev.ts.date().nunique(where=cond)
+            if r.min_amount > 0:
+                out[f"m_{stage}{j}"] = ev.amount.sum(where=cond).fill_null(0.0)
+    return out
+
+
+def _held(t: ir.Table, stage: str, stage_rules: tuple[StageRule, ...]) -> ir.BooleanValue:
+    """The stage holds when any of its rules holds."""
+    return functools.reduce(operator.or_, [_rule_holds(t, f"{stage}{j}", r) for j, r in enumerate(stage_rules)])
+
+
+def _rule_holds(t: ir.Table, key: str, r: StageRule) -> ir.BooleanValue:
+    ok = t[f"n_{key}"] >= r.min_events
+    if r.min_days > 1:
+        ok &= t[f"d_{key}"] >= r.min_days
+    if r.min_amount > 0:
+        ok &= t[f"m_{key}"] >= r.min_amount
+    return ok
+
+
+def aipl_counts(stages: ir.Table) -> ir.Table:
+    """Consumers per stage: columns `stage, consumers`."""
+    return stages.group_by("stage").aggregate(consumers=stages.count())
+
+
+@dataclass(frozen=True)
+class AIPLReport:
+    """Counts and shares per stage (every stage present, 0 when empty) and the total."""
+
+    as_of: str
+    brand: str | None
+    category: str | None
+    counts: dict[str, int]
+    shares: dict[str, float | None]
+    total: int
+
+    def to_dict(self) -> dict:
+        return {
+            "as_of": self.as_of, "brand": self.brand, "category": self.category,
+            "counts": self.counts, "shares": self.shares, "total": self.total,
+        }
+
+
+def aipl_report(
+    store: Store,
+    *,
+    as_of: DateLike,
+    rules: AIPLRules = AIPLRules(),
+    brand: str | None = None,
+    category: str | None = None,
+) -> AIPLReport:
+    """Run `aipl_counts(aipl_stages(...))` on the store."""
+    stages = aipl_stages(store.table("events"), as_of=as_of, rules=rules, brand=brand, category=category)
+    frame = store.execute(aipl_counts(stages))
+    found = dict(zip(frame.stage, frame.consumers.astype(int)))
+    counts = {s: int(found.get(s, 0)) for s in STAGES}
+    total = sum(counts.values())
+    return AIPLReport(
+        as_of=as_of_label(as_of), brand=brand, category=category, counts=counts,
+        shares={s: ratio(c, total) for s, c in counts.items()}, total=total,
+    )
