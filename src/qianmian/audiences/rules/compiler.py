@@ -70,19 +70,24 @@ def compile_members(rule: T.Expr, sources: Sources) -> ibis.Table:
     return flags.filter(flags.member_flag).select("user_id")
 
 
-def expand(rule: T.Expr, resolve: Callable[[str], T.Expr] | None, _stack: tuple[str, ...] = ()) -> T.Expr:
-    """Replace every `in_audience("x")` by the rule of audience x (recursively; cycles are an error)."""
+def expand(rule: T.Expr, resolve: Callable[[str], T.Expr] | None, within: tuple[str, ...] = ()) -> T.Expr:
+    """Replace every `in_audience("x")` by the rule of audience x (recursively; cycles are an error).
+
+    `within` names the audiences being expanded already (the audience that owns `rule`, if any).
+    """
     if isinstance(rule, T.Call) and rule.name == "in_audience":
         name = rule.args[0].value  # type: ignore[union-attr]
-        if name in _stack:
-            raise InputError("in_audience", "audiences that do not refer to each other in a cycle", " → ".join((*_stack, name)))
+        if name in within:
+            raise InputError("in_audience", "audiences that do not refer to each other in a cycle", " → ".join((*within, name)))
         if resolve is None:
             raise InputError("in_audience", "a registry to look audiences up", name)
-        return expand(resolve(name), resolve, (*_stack, name))
+        return expand(resolve(name), resolve, (*within, name))
     if isinstance(rule, (T.And, T.Or)):
-        return type(rule)(expand(rule.left, resolve, _stack), expand(rule.right, resolve, _stack), pos=rule.pos)
+        return type(rule)(expand(rule.left, resolve, within), expand(rule.right, resolve, within), pos=rule.pos)
     if isinstance(rule, T.Not):
-        return T.Not(expand(rule.operand, resolve, _stack), pos=rule.pos)
+        return T.Not(expand(rule.operand, resolve, within), pos=rule.pos)
+    if isinstance(rule, T.Compare):
+        return T.Compare(rule.op, expand(rule.left, resolve, within), expand(rule.right, resolve, within), pos=rule.pos)
     return rule
 
 

@@ -1,0 +1,199 @@
+"""Audience membership: preview a rule, materialize every audience for an `as_of`, look members up in memory.
+
+- `preview(store, rule, as_of=...)`: size, share of all consumers and a deterministic sample.
+- `materialize(store, as_of)`: one pass computes every current audience (all windowed terms of all
+  rules share one aggregate over events) and writes `audience_members` (audience, version, as_of,
+  user_id), replacing earlier rows for that `as_of`.
+- `MembershipIndex.load(store, as_of=...)`: the materialized rows in memory; `audiences_of(user_id)`
+  (by priority) and `primary(user_id)` are dictionary lookups plus an array slice (microseconds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from qianmian.audiences.rules import Sources, check, compile_flags
+from qianmian.audiences.tags import active_tags_table
+from qianmian.errors import InputError, NotFoundError
+from qianmian.features import FeatureSpec, consumer_features
+from qianmian.metrics.common import DateLike, end_of, to_date
+from qianmian.store import Store
+
+if TYPE_CHECKING:
+    from qianmian.audiences.registry import AudienceRegistry
+
+
+def sources(store: Store, *, as_of: DateLike, features: ibis.Table | None = None, registry: AudienceRegistry | None = None) -> Sources:
+    """What compiled rules read for `as_of`: the feature table, events, active tags and the registry."""
+    tags = active_tags_table(store.table("user_tags"), as_of=as_of)
+    feats = features if features is not None else consumer_features(store, as_of=as_of, spec=FeatureSpec(windows=(30,)))
+    resolve = registry.resolve if registry is not None else None
+    return Sources(feats, store.table("events"), tags, end_of(as_of), resolve)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """`size` members out of `total` consumers (`share` = size / total) and a few member ids."""
+
+    rule: str
+    as_of: str
+    size: int
+    total: int
+    share: float | None
+    sample: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "as_of": self.as_of, "size": self.size, "total": self.total,
+                "share": self.share, "sample": self.sample}
+
+
+def preview(
+    store: Store, rule: str, *, as_of: DateLike, sample: int = 10, random_state: int = 0,
+    registry: AudienceRegistry | None = None,
+) -> Preview:
+    """Check `rule` and count its members as of `as_of`; the sample is the same for the same `random_state`."""
+    if not isinstance(sample, int) or sample < 0:
+        raise InputError("sample", "a whole number >= 0", sample)
+    tree = check(rule, audience_exists=registry.exists if registry is not None else None)
+    flags = compile_flags({"hit": tree}, sources(store, as_of=as_of, registry=registry))
+    counts = store.execute(flags.aggregate(total=flags.count(), size=flags.hit.cast("int64").sum()))
+    total, size = int(counts.total.iloc[0]), int(counts["size"].fillna(0).iloc[0])
+    members = flags.filter(flags.hit)
+    key = (members.user_id + ibis.literal(f"#{random_state}")).hash()
+    picked = store.execute(members.order_by([key, members.user_id]).limit(sample).select("user_id")) if sample else None
+    return Preview(rule, str(to_date(as_of)), size, total, size / total if total else None,
+                   [] if picked is None else picked.user_id.tolist())
+
+
+@dataclass(frozen=True)
+class MaterializeResult:
+    """Members written per audience for `as_of`."""
+
+    as_of: str
+    counts: dict[str, int]
+    consumers: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of, "counts": self.counts, "consumers": self.consumers}
+
+
+def membership_rows(store: Store, *, as_of: DateLike, audiences: Sequence, features: ibis.Table | None = None,
+                    registry: AudienceRegistry | None = None) -> ibis.Table:
+    """(audience, version, as_of, user_id) for every member of `audiences` — one expression, one pass."""
+    if not audiences:
+        raise InputError("audiences", "at least one audience", [])
+    src = sources(store, as_of=as_of, features=features, registry=registry)
+    columns = {f"a{i}": a.tree for i, a in enumerate(audiences)}
+    flags = compile_flags(columns, src)
+    longer = flags.pivot_longer(list(columns), names_to="slot", values_to="hit")
+    hits = longer.filter(longer.hit)
+    slots = ibis.memtable(
+        pd.DataFrame({"slot": list(columns), "audience": [a.name for a in audiences], "version": [a.version for a in audiences]})
+    )
+    joined = hits.inner_join(slots, "slot")
+    return joined.select("audience", joined.version.cast("int64").name("version"),
+                         ibis.literal(to_date(as_of)).name("as_of"), "user_id")
+
+
+def materialize(store: Store, as_of: DateLike, *, names: Sequence[str] | None = None) -> MaterializeResult:
+    """Compute and store the members of every current audience (or only `names`) as of `as_of`."""
+    from qianmian.audiences.registry import AudienceRegistry
+
+    registry = AudienceRegistry(store)
+    audiences = [a for a in registry.list() if names is None or a.name in names]
+    missing = sorted(set(names or ()) - {a.name for a in audiences})
+    if missing:
+        raise NotFoundError("audience", missing[0])
+    day = to_date(as_of)
+    rows = membership_rows(store, as_of=as_of, audiences=audiences, registry=registry)
+    with store.transaction():
+        _clear(store, day, [a.name for a in audiences])
+        store.append("audience_members", rows, dedupe=False)
+    stored = store.table("audience_members")
+    mine = stored.filter(stored.as_of == day, stored.audience.isin([a.name for a in audiences]))
+    frame = store.execute(mine.group_by("audience").aggregate(n=mine.count()))
+    counts = {a.name: 0 for a in audiences} | dict(zip(frame.audience, frame.n.astype(int)))
+    consumers = int(store.execute(mine.user_id.nunique())) if audiences else 0
+    return MaterializeResult(str(day), counts, consumers)
+
+
+def _clear(store: Store, day: dt.date, names: list[str]) -> None:
+    """Remove earlier rows of these audiences for this day, keeping their other days.
+
+    The store deletes by one column, so the audiences' rows are dropped and the other days put back.
+    """
+    members = store.table("audience_members")
+    mine = members.filter(members.audience.isin(names))
+    if not int(store.execute(mine.filter(mine.as_of == day).count())):
+        return
+    other_days = store.to_pyarrow(mine.filter(mine.as_of != day))
+    store.delete_where("audience_members", "audience", names)
+    if other_days.num_rows:
+        store.append("audience_members", other_days, dedupe=False)
+
+
+class MembershipIndex:
+    """Materialized membership in memory: user → audiences ordered by priority.
+
+    Stored as a dict (user id → row) and two arrays (offsets, audience codes), so a lookup is a
+    dictionary hit and a slice.
+    """
+
+    def __init__(self, users: Sequence[str], offsets: np.ndarray, codes: np.ndarray, names: Sequence[str], as_of: dt.date | None) -> None:
+        self._row = dict(zip(users, range(len(users))))
+        self._offsets = np.asarray(offsets, dtype=np.int64)
+        self._codes = np.asarray(codes, dtype=np.int32)
+        self._names = list(names)
+        self.as_of = as_of
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, as_of: dt.date | None = None) -> MembershipIndex:
+        """Build from rows (user_id, audience, priority); order within a user is priority, then name."""
+        ordered = frame.sort_values(["user_id", "priority", "audience"], kind="stable")
+        codes, names = pd.factorize(ordered.audience)
+        users, starts = np.unique(ordered.user_id.to_numpy(dtype=object), return_index=True)
+        offsets = np.append(starts, len(ordered))
+        return cls(users.tolist(), offsets, codes, list(names), as_of)
+
+    @classmethod
+    def load(cls, store: Store, *, as_of: DateLike | None) -> MembershipIndex:
+        """The current audiences' members materialized for `as_of` (None = the latest materialized day)."""
+        from qianmian.audiences.registry import AudienceRegistry
+
+        current = AudienceRegistry(store).list()
+        members = store.table("audience_members")
+        day = to_date(as_of) if as_of is not None else store.execute(members.as_of.max())
+        if day is None or pd.isna(day):
+            return cls([], np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32), [], None)
+        meta = ibis.memtable(pd.DataFrame({
+            "audience": [a.name for a in current], "version": [a.version for a in current],
+            "priority": [a.priority for a in current],
+        }))
+        rows = members.filter(members.as_of == to_date(day)).inner_join(meta, ["audience", "version"])
+        frame = store.execute(rows.select("user_id", "audience", "priority"))
+        return cls.from_frame(frame, as_of=to_date(day))
+
+    def audiences_of(self, user_id: str) -> list[str]:
+        """The user's audiences, highest priority first ([] when in none)."""
+        row = self._row.get(user_id)
+        if row is None:
+            return []
+        return [self._names[c] for c in self._codes[self._offsets[row]: self._offsets[row + 1]]]
+
+    def primary(self, user_id: str) -> str | None:
+        """The audience whose experience the user gets (highest priority), or None."""
+        row = self._row.get(user_id)
+        return None if row is None else self._names[self._codes[self._offsets[row]]]
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def __contains__(self, user_id: object) -> bool:
+        return user_id in self._row

@@ -1,0 +1,146 @@
+"""The consumer feature table: one row per consumer as of a date, built by the engine in one expression.
+
+Columns (all computed from events with `ts` before the end of `as_of`):
+
+- `user_id`
+- `{behavior}_{w}d`: events of each behaviour in each window (default view/fav/cart/buy × 1/7/30/90/365 days)
+- `first_seen`, `last_seen`: first and last event; `member`: `users.member_since` before the end of
+  `as_of` or a `member_join` event
+- `aipl`: AIPL stage (A/I/P/L, NULL = none) from `qianmian.metrics.aipl.aipl_stages`
+- `customer` (new/returning), `lifecycle` (active/silent/churning/lost), `first_purchase`,
+  `last_purchase`, `recency_days`, `frequency` (orders), `monetary` (purchases − returns) from
+  `qianmian.metrics.lifecycle.lifecycle_states`; `tenure_days` = days from the first purchase to `as_of`
+- `top_category`, `top_category_2`, `top_category_3`: the categories with the most events in the
+  interest window (ties → smaller id)
+- `gender`, `city`, `country`, `traits` (JSON text) from `users`
+- `tags`: active self-tags, comma-separated and sorted
+
+Consumers = everyone with an event before the end of `as_of` or a row in `users`, except those
+who opted out (`users.consent = false`): they are never profiled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+
+from qianmian.audiences.tags import active_tags_table
+from qianmian.errors import InputError
+from qianmian.metrics.common import DateLike, end_of, to_date
+from qianmian.store import Store
+from qianmian.store.schema import BEHAVIORS
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which behaviour counts the table carries and how "top categories" are read."""
+
+    windows: tuple[int, ...] = (1, 7, 30, 90, 365)
+    behaviors: tuple[str, ...] = ("view", "fav", "cart", "buy")
+    interest_days: int = 365
+    top_n: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.windows or any(not isinstance(w, int) or w <= 0 for w in self.windows):
+            raise InputError("windows", "positive whole numbers of days", self.windows)
+        unknown = [b for b in self.behaviors if b not in BEHAVIORS]
+        if unknown:
+            raise InputError("behaviors", f"behaviours among {', '.join(BEHAVIORS)}", unknown)
+        if not 1 <= self.top_n <= 10:
+            raise InputError("top_n", "1 to 10", self.top_n)
+
+    def count_columns(self) -> list[str]:
+        return [f"{b}_{w}d" for b in self.behaviors for w in self.windows]
+
+
+def consumer_features(store: Store, *, as_of: DateLike, spec: FeatureSpec = FeatureSpec()) -> ibis.Table:
+    """One row per consumer as of `as_of` (see the module docstring for every column).
+
+    >>> feats = consumer_features(store, as_of="2010-12-09")
+    >>> store.execute(feats.filter(feats.lifecycle == "silent").count())  # doctest: +SKIP
+    """
+    return feature_table(
+        store.table("events"), store.table("users"), store.table("user_tags"), as_of=as_of, spec=spec
+    )
+
+
+def feature_table(
+    events: ibis.Table, users: ibis.Table, user_tags: ibis.Table, *, as_of: DateLike, spec: FeatureSpec = FeatureSpec()
+) -> ibis.Table:
+    """`consumer_features` over explicit tables (for tests and other stores)."""
+    from qianmian.metrics.aipl import aipl_stages
+    from qianmian.metrics.lifecycle import lifecycle_states
+
+    end = end_of(as_of)
+    past = events.filter(events.user_id.notnull(), events.ts < end)
+    base = _consumers(past, users)
+    parts = [
+        (_activity(past, end, spec), 0),
+        (_lifecycle(lifecycle_states(events, as_of=as_of), to_date(as_of)), None),
+        (aipl_stages(events, as_of=as_of).select("user_id", aipl="stage"), None),
+        (_top_categories(past, end, spec), None),
+        (_tags(user_tags, as_of), None),
+    ]
+    table = base
+    for part, fill in parts:
+        table = _attach(table, part, fill)
+    return _finish(table, users, end)
+
+
+def _consumers(past: ibis.Table, users: ibis.Table) -> ibis.Table:
+    ids = past.select("user_id").union(users.select("user_id"), distinct=True)
+    return ids.filter(ids.user_id.notnull())
+
+
+def _attach(left: ibis.Table, right: ibis.Table, fill: object) -> ibis.Table:
+    cols = [c for c in right.columns if c != "user_id"]
+    joined = left.left_join(right, left.user_id == right.user_id)
+    values = [right[c] if fill is None else right[c].fill_null(fill) for c in cols]
+    return joined.select(left, *[v.name(c) for v, c in zip(values, cols)])
+
+
+def _activity(past: ibis.Table, end: dt.datetime, spec: FeatureSpec) -> ibis.Table:
+    """Behaviour counts per window plus first/last event and member joins, in one aggregate."""
+    metrics = {
+        f"{b}_{w}d": past.count(where=(past.behavior == b) & (past.ts >= end - dt.timedelta(days=w)))
+        for b in spec.behaviors
+        for w in spec.windows
+    }
+    metrics["_member_joins"] = past.count(where=past.behavior == "member_join")
+    return past.group_by("user_id").aggregate(first_seen=past.ts.min(), last_seen=past.ts.max(), **metrics)
+
+
+def _lifecycle(states: ibis.Table, day: dt.date) -> ibis.Table:
+    first = states.first_purchase.cast("date")
+    return states.select(
+        "user_id", "customer", "first_purchase", "last_purchase", "recency_days", "frequency", "monetary",
+        lifecycle=states.state,
+        tenure_days=ibis.literal(day).delta(first, unit="day"),
+    )
+
+
+def _top_categories(past: ibis.Table, end: dt.datetime, spec: FeatureSpec) -> ibis.Table:
+    recent = past.filter(past.category_id.notnull(), past.ts >= end - dt.timedelta(days=spec.interest_days))
+    per = recent.group_by("user_id", "category_id").aggregate(n=recent.count())
+    order = [ibis.desc(per.n), per.category_id]
+    ranked = per.mutate(rank=ibis.row_number().over(group_by=per.user_id, order_by=order))
+    names = ["top_category"] + [f"top_category_{k}" for k in range(2, spec.top_n + 1)]
+    metrics = {name: ranked.category_id.max(where=ranked.rank == k) for k, name in enumerate(names)}
+    return ranked.filter(ranked.rank < spec.top_n).group_by("user_id").aggregate(**metrics)
+
+
+def _tags(user_tags: ibis.Table, as_of: DateLike) -> ibis.Table:
+    active = active_tags_table(user_tags, as_of=as_of)
+    return active.group_by("user_id").aggregate(tags=active.tag.group_concat(",", order_by=active.tag))
+
+
+def _finish(table: ibis.Table, users: ibis.Table, end: dt.datetime) -> ibis.Table:
+    profile = users.select("user_id", "gender", "city", "country", "traits", "consent", "member_since")
+    t = _attach(table, profile, None)
+    t = t.filter(t.consent.fill_null(True))
+    member = (t.member_since.notnull() & (t.member_since < end)) | (t._member_joins > 0)
+    frequency = t.frequency.fill_null(0)
+    monetary = t.monetary.fill_null(0.0)
+    return t.mutate(member=member, frequency=frequency, monetary=monetary).drop("consent", "member_since", "_member_joins")
