@@ -23,6 +23,12 @@ ROUTERS: list[str] = [
     "qianmian.api.routers.ops",
     "qianmian.api.routers.events",
     "qianmian.api.routers.keys",
+    "qianmian.api.routers.storefront",
+    "qianmian.api.routers.recommendations",
+    "qianmian.api.routers.experiences",
+    "qianmian.api.routers.users",
+    "qianmian.api.routers.stores",
+    "qianmian.api.routers.admin",
 ]
 
 DESCRIPTION = """Consumer operations and personalization API (千面).

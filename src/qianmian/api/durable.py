@@ -15,7 +15,9 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from qianmian.api.wal import Position, WriteAheadLog
+from collections.abc import Callable
+
+from qianmian.api.wal import Position, Record, WriteAheadLog
 from qianmian.api.writer import Sink, StoreWriter
 
 
@@ -28,9 +30,10 @@ class DurableLog:
         segment_bytes: int = 64 << 20,
         batch_rows: int = 5_000,
         interval: float = 0.2,
+        quarantine: Callable[[Record, Exception], None] | None = None,
     ) -> None:
         self.wal = WriteAheadLog(directory, segment_bytes=segment_bytes)
-        self.writer = StoreWriter(sinks, self.wal.checkpoint, batch_rows=batch_rows, interval=interval)
+        self.writer = StoreWriter(sinks, self.wal.checkpoint, quarantine=quarantine, batch_rows=batch_rows, interval=interval)
         self.wal.on_durable = self.writer.put
         self.replayed = 0
         self.started = False

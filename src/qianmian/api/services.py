@@ -7,6 +7,7 @@ API run as several replicas (see docs/api.md).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -19,10 +20,14 @@ import pandas as pd
 from qianmian.api import keys as keystore
 from qianmian.api.auth import KeyRing
 from qianmian.api.durable import DurableLog
+from qianmian.api.wal import Record
+from qianmian.api.wiring import collaborators
 from qianmian.config import Settings
 from qianmian.errors import ConfigError
 from qianmian.store import Store
 from qianmian.store.schema import EVENTS, EXPOSURES
+from qianmian.storefront import config as storefront_config
+from qianmian.storefront.service import StorefrontService
 
 log = logging.getLogger("qianmian.api")
 
@@ -63,7 +68,9 @@ class Services:
     lock: threading.RLock = field(default_factory=threading.RLock)
     keyring: KeyRing = field(init=False)
     log: DurableLog = field(init=False)
+    storefront: StorefrontService = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.keyring = KeyRing(lambda: self.locked(keystore.active_hashes, self.store))
@@ -74,6 +81,14 @@ class Services:
             segment_bytes=s.wal_segment_bytes,
             batch_rows=s.writer_batch_rows,
             interval=s.writer_interval_seconds,
+            quarantine=self.quarantine,
+        )
+        self.storefront = StorefrontService(
+            self.store,
+            lock=self.lock,
+            config=storefront_config.load(s.experiences_file),
+            collaborators=collaborators(s, self.extras),
+            experiment_name=s.storefront_experiment,
         )
 
     def locked(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -90,24 +105,63 @@ class Services:
         frame = frame[[c for c in frame.columns if c in EXPOSURES.names]]
         return self.locked(_log_exposures, self.store, frame)
 
+    def quarantine(self, record: Record, exc: Exception) -> None:
+        """Keep a record the store refused, with the reason (nothing is dropped silently)."""
+        field_name = getattr(exc, "field", None)
+        frame = pd.DataFrame(
+            {
+                "ingest_id": "http",
+                "source": f"wal:{record.kind}:{record.position.segment}:{record.position.offset}" if record.position else f"wal:{record.kind}",
+                "row_number": range(len(record.rows)),
+                "raw": [json.dumps(r, ensure_ascii=False, default=str) for r in record.rows],
+                "field": field_name,
+                "reason": f"{type(exc).__name__}: {exc}",
+                "quarantined_at": pd.Timestamp(self.clock()),
+            }
+        )
+        self.locked(self.store.append, "quarantine", frame)
+
     def start(self) -> None:
+        """Replay the log, build every cache, start the refresh timer (before serving)."""
         self.locked(keystore.ensure, self.store)
         self.keyring.refresh()
         replayed = self.log.start()
         if replayed:
             log.info("write-ahead log: %d rows from the last run applied", replayed)
+        self.storefront.install_file(now=self.clock())
+        self.storefront.refresh()
+        threading.Thread(target=self._refresh_loop, name="qianmian-refresh", daemon=True).start()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self.settings.cache_refresh_seconds):
+            try:
+                self.keyring.refresh()
+                self.storefront.refresh()
+            except Exception:  # keep serving the last snapshot; the next round retries
+                log.exception("cache refresh failed")
+
+    def refresh(self) -> None:
+        """Rebuild caches now (after materializing audiences or training models)."""
+        self.log.drain()
+        self.keyring.refresh()
+        self.storefront.refresh()
 
     def stop(self) -> None:
+        self._stop.set()
         self.log.stop()
         if self.owns_store:
             self.store.close()
 
 
 def _log_exposures(store: Store, frame: pd.DataFrame) -> int:
-    """Through the experiments package when it is installed (it owns the exposure log)."""
-    try:
-        from qianmian.experiments.exposures import log_exposures  # type: ignore[import-not-found]
-    except ImportError:
-        return store.append("exposures", frame)
-    written = log_exposures(store, frame)
-    return int(written) if isinstance(written, int) else len(frame)
+    """Pages in an experiment go through the experiments package (it owns the exposure log);
+    pages outside any experiment are appended as they are (experiment and variant NULL)."""
+    in_experiment = frame["experiment"].notna() if "experiment" in frame.columns else pd.Series(False, index=frame.index)
+    written = store.append("exposures", frame[~in_experiment]) if (~in_experiment).any() else 0
+    if in_experiment.any():
+        try:
+            from qianmian.experiments.exposures import log_exposures
+        except ImportError:
+            return written + store.append("exposures", frame[in_experiment])
+        written += int(log_exposures(store, frame[in_experiment]))
+    return written

@@ -4,7 +4,10 @@ Records arrive in log order. The writer waits until ``batch_rows`` rows are queu
 ``interval`` seconds have passed, appends each kind's rows with one `sink` call (the sink for
 "events" is `store.append("events", ...)`, which skips event ids already stored), then moves the
 WAL checkpoint past the batch. If the store fails, the batch is kept and retried with back-off
-and the checkpoint does not move, so nothing acknowledged is lost.
+and the checkpoint does not move, so nothing acknowledged is lost. A record the store refuses
+as bad data (a `ValueError`, e.g. an `InputError` from a sink) can never succeed: the batch is
+re-applied one record at a time and the refused record goes to `quarantine` with the reason,
+so one poison record cannot block the log.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ log = logging.getLogger("qianmian.writer")
 Sink = Callable[[list[dict[str, Any]]], int]
 """Writes rows of one kind to the store; returns how many were new."""
 
+BAD_DATA: tuple[type[Exception], ...] = (ValueError, TypeError, KeyError)
+"""Errors that mean "this data can never be stored" (InputError is a ValueError): retrying will not
+help, so the offending record goes to quarantine instead of blocking the log."""
+
 
 @dataclass
 class WriterStats:
@@ -31,6 +38,7 @@ class WriterStats:
     new_rows: int = 0
     batches: int = 0
     failures: int = 0
+    quarantined_records: int = 0
     last_error: str | None = None
     by_kind: dict[str, int] = field(default_factory=dict)
 
@@ -41,6 +49,7 @@ class WriterStats:
             "duplicates": self.applied_rows - self.new_rows,
             "batches": self.batches,
             "failures": self.failures,
+            "quarantined_records": self.quarantined_records,
             "last_error": self.last_error,
             "new_by_kind": dict(self.by_kind),
         }
@@ -54,12 +63,14 @@ class StoreWriter:
         sinks: dict[str, Sink],
         checkpoint: Callable[[Position], None],
         *,
+        quarantine: Callable[[Record, Exception], None] | None = None,
         batch_rows: int = 5_000,
         interval: float = 0.2,
         max_backoff: float = 5.0,
     ) -> None:
         self.sinks = sinks
         self.checkpoint = checkpoint
+        self.quarantine = quarantine
         self.batch_rows = batch_rows
         self.interval = interval
         self.max_backoff = max_backoff
@@ -138,23 +149,50 @@ class StoreWriter:
             return batch
 
     def _apply_with_retry(self, batch: list[Record]) -> None:
-        backoff = 0.05
+        """Apply; bad data goes record by record to quarantine, anything else is retried."""
+        backoff, isolate = 0.05, False
         while True:
             try:
-                self._apply(batch)
+                self._apply(batch, isolate=isolate)
                 return
-            except Exception as exc:  # the store is down or refused the batch: keep it, retry
+            except BAD_DATA:
+                isolate = True  # next attempt: one record at a time, quarantining bad ones
+            except Exception as exc:  # the store is down or busy: keep the batch, retry
                 self.stats.failures += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("store writer: batch of %d records failed; retrying", len(batch))
+                if self.stats.failures == 1 or self.stats.failures % 100 == 0:
+                    log.exception("store writer: batch of %d records failed (%d failures so far); retrying", len(batch), self.stats.failures)
                 if self._stopping and backoff >= self.max_backoff:
                     return
                 time.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
 
-    def _apply(self, batch: list[Record]) -> None:
+    def _apply(self, batch: list[Record], *, isolate: bool = False) -> None:
+        groups = [[r] for r in batch] if isolate else [batch]
+        for group in groups:
+            try:
+                self._apply_group(group)
+            except BAD_DATA as exc:
+                if not isolate:
+                    raise
+                self._quarantine(group[0], exc)
+        last = batch[-1].position
+        if last is not None:
+            self.checkpoint(last)
+        self.stats.batches += 1
+        with self._cond:
+            self._done += len(batch)
+            self._cond.notify_all()
+
+    def _quarantine(self, record: Record, exc: Exception) -> None:
+        log.error("store writer: %s record at %s refused (%s); quarantined", record.kind, record.position, exc)
+        self.stats.quarantined_records += 1
+        if self.quarantine is not None:
+            self.quarantine(record, exc)
+
+    def _apply_group(self, group: list[Record]) -> None:
         by_kind: dict[str, list[dict[str, Any]]] = {}
-        for record in batch:
+        for record in group:
             by_kind.setdefault(record.kind, []).extend(record.rows)
         for kind, rows in by_kind.items():
             if kind not in self.sinks:
@@ -164,10 +202,3 @@ class StoreWriter:
             self.stats.new_rows += new
             self.stats.applied_rows += len(rows)
             self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + new
-        last = batch[-1].position
-        if last is not None:
-            self.checkpoint(last)
-        self.stats.batches += 1
-        with self._cond:
-            self._done += len(batch)
-            self._cond.notify_all()

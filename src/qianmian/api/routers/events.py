@@ -28,7 +28,5 @@ async def post_events(batch: EventBatch, svc: Services = Depends(services)) -> E
     good, bad = validate_batch(batch.events, svc.zone)
     if good:
         await svc.log.write("events", good)
-        hook = svc.extras.get("on_events")
-        if hook is not None:
-            hook(good)
+        svc.storefront.observe(good)  # the next page and recommendations see them at once
     return EventsAccepted(accepted=len(good), rejected=bad)

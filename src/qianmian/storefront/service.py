@@ -1,0 +1,343 @@
+"""`StorefrontService`: decides and composes each shopper's page from in-memory snapshots.
+
+Per request (no query on this path):
+
+1. consent — an opted-out shopper gets the default page, non-personalized;
+2. audiences — the shopper's audiences in priority order; the first one with an experience wins,
+   else the `default` experience;
+3. experiment — with a storefront experiment configured, the shopper's variant; the control
+   variant sees the default page (the 2:8 test of seed 000 compares against it);
+4. need — live activity, else the audience's need, else history (`greeting.predict_need`);
+5. rails — each rail's scene from the recommender (popularity when not personalized);
+6. guide question, nearby store, bundle, coupon; then `page.compose`.
+
+Snapshots (experiences, profiles, self-tags, popularity, stores, audience membership, the
+experiment) are rebuilt by `refresh`, which the API calls at start and on a timer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import pandas as pd
+
+from qianmian.errors import NotFoundError, QianmianError
+from qianmian.store import Store
+from qianmian.storefront import experiences as xp
+from qianmian.storefront import guide, privacy
+from qianmian.storefront.config import StorefrontFile, packaged_default
+from qianmian.storefront.experiences import Experience, Rail
+from qianmian.storefront.greeting import predict_need
+from qianmian.storefront.nearby import StoreLocator
+from qianmian.storefront.page import PageInputs, compose, rail_reasons
+from qianmian.storefront.profiles import LiveActivity, Profile, Profiles, cart_items, last_item, live_category, load_profiles
+from qianmian.storefront.recs import PopularRecommender, Popularity, Recommendation, Recommender, as_recommendation, load_popularity
+
+
+class Membership(Protocol):
+    """Audience lookup (`qianmian.audiences.MembershipIndex` has this shape)."""
+
+    def audiences_of(self, user_id: str) -> list[str]: ...
+
+
+class NoAudiences:
+    def audiences_of(self, user_id: str) -> list[str]:
+        return []
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    experiences: Mapping[str, Experience] = field(default_factory=dict)
+    profiles: Profiles = field(default_factory=Profiles)
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    popularity: Popularity = field(default_factory=Popularity)
+    locator: StoreLocator = field(default_factory=lambda: StoreLocator(pd.DataFrame(columns=["store_id", "name", "city", "address", "lat", "lon"])))
+    membership: Membership = field(default_factory=NoAudiences)
+    experiment: Any = None  # qianmian.experiments.assignment.Experiment
+
+
+def load_tags(store: Store) -> dict[str, tuple[str, ...]]:
+    """Active self-tags of every shopper (through the audiences package's tag log rules)."""
+    from qianmian.audiences.tags import active_tags_table
+
+    frame = store.execute(active_tags_table(store.table("user_tags")))
+    return {str(u): tuple(sorted(g)) for u, g in frame.groupby("user_id")["tag"]}
+
+
+Assign = Callable[..., str | None]
+
+
+@dataclass
+class Collaborators:
+    """Optional parts built by other packages; each has a fallback."""
+
+    recommender: Recommender | None = None
+    load_membership: Callable[[Store], Membership] | None = None
+    load_experiment: Callable[[Store, str], Any] | None = None
+    assign: Assign | None = None
+
+
+class StorefrontService:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        lock: threading.RLock,
+        config: StorefrontFile,
+        collaborators: Collaborators,
+        experiment_name: str | None = None,
+        live: LiveActivity | None = None,
+    ) -> None:
+        self.store = store
+        self.lock = lock
+        self.config = config
+        self.parts = collaborators
+        self.experiment_name = experiment_name
+        self.live = live or LiveActivity()
+        self.snapshot = Snapshot()
+        self.popular = PopularRecommender(lambda: self.snapshot.popularity, self.live)
+        self.recommender: Recommender = collaborators.recommender or self.popular
+        self.problems: dict[str, str] = {}
+
+    # -- snapshots -----------------------------------------------------------------------------
+    def install_file(self, *, now: dt.datetime) -> None:
+        """Save the file's experiences to the store (the file wins for the audiences it names)."""
+        with self.lock:
+            saved = xp.load_all(self.store)
+            for name, e in self.config.experiences.items():
+                if name not in saved or xp.spec_of(saved[name]) != xp.spec_of(e):
+                    xp.save(self.store, e, now=now)
+
+    def refresh(self) -> None:
+        """Rebuild every snapshot from the store (a failing optional part keeps its last value)."""
+        with self.lock:
+            s = self.snapshot
+            s = replace(s, experiences=xp.load_all(self.store), profiles=load_profiles(self.store))
+            s = replace(s, tags=self._try("tags", load_tags, s.tags), popularity=load_popularity(self.store))
+            s = replace(s, locator=StoreLocator.from_frame(self.store.execute(self.store.table("stores"))))
+            if self.parts.load_membership is not None:
+                s = replace(s, membership=self._try("audiences", self.parts.load_membership, s.membership))
+            if self.experiment_name and self.parts.load_experiment is not None:
+                s = replace(s, experiment=self._try("experiment", lambda st: self.parts.load_experiment(st, self.experiment_name), s.experiment))
+        self.snapshot = s
+
+    def _try(self, part: str, load: Callable[[Store], Any], last: Any) -> Any:
+        try:
+            value = load(self.store)
+        except Exception as exc:  # an optional part must not take the storefront down
+            self.problems[part] = f"{type(exc).__name__}: {exc}"
+            return last
+        self.problems.pop(part, None)
+        return value
+
+    # -- the page ------------------------------------------------------------------------------
+    def experience_for(self, audiences: Sequence[str]) -> tuple[Experience, str | None]:
+        """The experience of the first audience (in priority order) that has one, else default."""
+        exps = self.snapshot.experiences
+        for a in audiences:
+            if a in exps and a != xp.DEFAULT_AUDIENCE:
+                return exps[a], a
+        return exps.get(xp.DEFAULT_AUDIENCE) or packaged_default(), None
+
+    def page(self, user_id: str, *, now: dt.datetime, lat: float | None = None, lon: float | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """``(page, exposure row)``; the exposure row is None for shoppers who opted out."""
+        snap = self.snapshot
+        profile = snap.profiles.get(privacy.check_user(user_id))
+        reasons: list[str] = []
+        audiences = tuple(snap.membership.audiences_of(user_id)) if profile.consent else ()
+        experience, audience = self.experience_for(audiences)
+        personalized = profile.consent
+        experiment, variant = self._variant(user_id, audiences, now) if profile.consent else (None, None)
+        if not profile.consent:
+            reasons.append("opted out: default page, not personalized, not profiled")
+        elif variant is not None and variant == getattr(snap.experiment, "control", None):
+            experience, audience, personalized = self.experience_for(())[0], None, False
+            reasons.append(f"experiment {experiment!r}: variant {variant!r} (control) sees the default page")
+        elif variant is not None:
+            reasons.append(f"experiment {experiment!r}: variant {variant!r}")
+        reasons.append(f"experience of audience {audience!r}" if audience else "default experience (no audience with an experience)")
+        inputs = self._inputs(profile, experience, audience, audiences, personalized, reasons, lat, lon)
+        inputs = replace(inputs, experiment=experiment, variant=variant)
+        page = compose(inputs, page_id=uuid.uuid4().hex, served_at=now)
+        return page, (self._exposure(page, now) if profile.consent else None)
+
+    def _variant(self, user_id: str, audiences: Sequence[str], now: dt.datetime) -> tuple[str | None, str | None]:
+        exp = self.snapshot.experiment
+        if exp is None or self.parts.assign is None:
+            return None, None
+        variant = self.parts.assign(exp, user_id, audiences=list(audiences), at=now)
+        return (exp.name, variant) if variant is not None else (None, None)
+
+    def _inputs(self, profile: Profile, experience: Experience, audience: str | None, audiences: tuple[str, ...], personalized: bool, reasons: list[str], lat: float | None, lon: float | None) -> PageInputs:
+        seen = self.live.recent(profile.user_id) if personalized else []
+        need, why = predict_need(
+            audience_need=experience.need if audience else None,
+            live_category=live_category(seen),
+            history_category=profile.top_category if personalized else None,
+            labels=self.config.labels,
+        )
+        reasons.append(f"predicted need {need!r} from {why}")
+        rails = tuple((rail, tuple(self._rail(profile.user_id, rail, seen, personalized))) for rail in experience.rails)
+        reasons.extend(rail_reasons(rails))
+        tags = self.snapshot.tags.get(profile.user_id, ()) if personalized else ()
+        question = guide.next_question(self.config.questions, tags) if personalized and "guide" in experience.modules else None
+        nearby = self._nearby(profile, lat, lon, reasons) if "nearby_store" in experience.modules else None
+        return PageInputs(profile.user_id, profile.name, experience, audience, audiences, personalized, need, rails, question=question, nearby=nearby, tags=tags, reasons=tuple(reasons))
+
+    def _rail(self, user_id: str, rail: Rail, seen: list, personalized: bool) -> list[Recommendation]:
+        if not personalized or rail.scene == "popular":
+            return self.popular.recommend("", "popular", rail.k)
+        item = None
+        if rail.scene == "similar":
+            item = last_item(seen, frozenset({"view", "click", "fav", "cart"}))
+        elif rail.scene == "post_purchase":
+            item = last_item(seen, frozenset({"buy"}))
+        if rail.scene in ("similar", "post_purchase") and item is None:
+            return []
+        cart = cart_items(seen) if rail.scene == "cart" else None
+        if rail.scene == "cart" and not cart:
+            return []
+        return self.recommend(user_id, rail.scene, rail.k, item_id=item, cart=cart)
+
+    def _nearby(self, profile: Profile, lat: float | None, lon: float | None, reasons: list[str]) -> dict[str, Any] | None:
+        loc = self.snapshot.locator
+        if lat is not None and lon is not None:
+            found = loc.nearest(lat, lon, 1)
+        else:
+            found = loc.in_city(profile.city)[:1] if profile.city else []
+        if not found:
+            reasons.append("nearby store left out: no location and no store in the shopper's city")
+            return None
+        return {k: (None if isinstance(v, float) and v != v else v) for k, v in found[0].items()}
+
+    def _exposure(self, page: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        exp = page["experiment"] or {}
+        return {
+            "exposure_id": page["page_id"],
+            "experiment": exp.get("name"),
+            "variant": exp.get("variant"),
+            "user_id": page["user_id"],
+            "ts": now.isoformat(),
+            "audience": page["audience"],
+            "page": json.dumps(page, ensure_ascii=False, separators=(",", ":")),
+            "source": "storefront",
+        }
+
+    # -- recommendations -----------------------------------------------------------------------
+    def recommend(self, user_id: str, scene: str, k: int, *, item_id: str | None = None, cart: Sequence[str] | None = None) -> list[Recommendation]:
+        """Recommendations for a scene; popularity when the shopper opted out or the model fails."""
+        if user_id and not self.snapshot.profiles.get(user_id).consent:
+            return self.popular.recommend("", "popular", k)
+        try:
+            recs = self.recommender.recommend(user_id, scene, k=k, item_id=item_id, cart=list(cart) if cart else None)
+            return [as_recommendation(r) for r in recs]
+        except QianmianError:
+            raise
+        except Exception as exc:  # a model failure must not cost the page its products
+            self.problems["recommender"] = f"{type(exc).__name__}: {exc}"
+            return self.popular.recommend(user_id, scene, k, item_id=item_id, cart=cart)
+
+    def similar(self, item_id: str, k: int) -> list[Recommendation]:
+        try:
+            return [as_recommendation(r) for r in self.recommender.similar(item_id, k)]
+        except QianmianError:
+            raise
+        except Exception as exc:
+            self.problems["recommender"] = f"{type(exc).__name__}: {exc}"
+            return self.popular.similar(item_id, k)
+
+    def observe(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Feed live events to the page and the recommender (never for opted-out shoppers)."""
+        skip = self.snapshot.profiles.opted_out
+        self.live.observe(rows, skip=skip)
+        if self.recommender is not self.popular:
+            for r in rows:
+                if r.get("user_id") not in skip:
+                    self.recommender.observe(r)
+
+    # -- shopper input -------------------------------------------------------------------------
+    def set_tags(self, user_id: str, tags: Sequence[str], *, now: dt.datetime, source: str = "self", remove: Sequence[str] = (), replace_all: bool = False) -> list[str]:
+        """Set (and remove) self-tags; returns the shopper's active tags."""
+        from qianmian.audiences.tags import remove_tags, set_tags
+
+        uid = privacy.check_user(user_id)
+        self._require_consent(uid)
+        with self.lock:
+            active = set_tags(self.store, uid, tags, source=source, ts=now, replace=replace_all)
+            if remove:
+                active = remove_tags(self.store, uid, remove, source=source, ts=now)
+        self.snapshot = replace(self.snapshot, tags={**self.snapshot.tags, uid: tuple(active)})
+        return active
+
+    def tags_of(self, user_id: str) -> list[str]:
+        return list(self.snapshot.tags.get(user_id, ()))
+
+    def guide_next(self, user_id: str) -> guide.Question | None:
+        self._require_consent(user_id)
+        return guide.next_question(self.config.questions, self.snapshot.tags.get(user_id, ()))
+
+    def guide_answer(self, user_id: str, question_id: str, choices: Sequence[str], *, now: dt.datetime) -> list[str]:
+        add, drop = guide.answer_tags(self.config.questions, question_id, choices)
+        return self.set_tags(user_id, add, now=now, source="guide", remove=drop)
+
+    def _require_consent(self, user_id: str) -> None:
+        from qianmian.errors import OptedOutError
+
+        if not self.snapshot.profiles.get(user_id).consent:
+            raise OptedOutError(f"user {user_id!r} opted out: no tags or guide answers are recorded")
+
+    # -- experiences ---------------------------------------------------------------------------
+    def get_experience(self, audience: str) -> Experience:
+        exps = self.snapshot.experiences
+        if audience in exps:
+            return exps[audience]
+        if audience == xp.DEFAULT_AUDIENCE:
+            return packaged_default()
+        raise NotFoundError("experience", audience)
+
+    def list_experiences(self) -> list[Experience]:
+        exps = dict(self.snapshot.experiences)
+        exps.setdefault(xp.DEFAULT_AUDIENCE, packaged_default())
+        return [exps[k] for k in sorted(exps)]
+
+    def put_experience(self, audience: str, spec: Mapping[str, Any], *, now: dt.datetime) -> Experience:
+        e = xp.parse_experience(audience, spec)
+        with self.lock:
+            saved = xp.save(self.store, e, now=now)
+        self.snapshot = replace(self.snapshot, experiences={**self.snapshot.experiences, audience: saved})
+        return saved
+
+    def delete_experience(self, audience: str) -> None:
+        with self.lock:
+            xp.delete(self.store, audience)
+        self.snapshot = replace(self.snapshot, experiences={k: v for k, v in self.snapshot.experiences.items() if k != audience})
+
+    # -- privacy -------------------------------------------------------------------------------
+    def set_consent(self, user_id: str, consent: bool, *, now: dt.datetime) -> None:
+        with self.lock:
+            privacy.set_consent(self.store, user_id, consent, now=now)
+        self.snapshot = replace(self.snapshot, profiles=self.snapshot.profiles.with_consent(user_id, consent))
+        if not consent:
+            self.live.forget(user_id)
+
+    def erase(self, user_id: str) -> dict[str, Any]:
+        """Erase the shopper from the store, the live buffer, the snapshots and the models."""
+        with self.lock:
+            tables = privacy.erase_user(self.store, user_id)
+        self.live.forget(user_id)
+        models = self._forget_in_models(user_id)
+        s = self.snapshot
+        self.snapshot = replace(s, profiles=s.profiles.without(user_id), tags={k: v for k, v in s.tags.items() if k != user_id})
+        return {"tables": tables, "models": models}
+
+    def _forget_in_models(self, user_id: str) -> str:
+        if self.recommender is self.popular:
+            return "no trained models loaded (popularity holds no per-user data)"
+        result = self.recommender.forget(user_id)
+        return str(result) if result is not None else "user vectors and live history removed"
