@@ -202,7 +202,7 @@ def check_audience(audience: str) -> str:
 
 def spec_of(e: Experience) -> dict[str, Any]:
     """The JSON form stored and returned by the API (everything but audience and version)."""
-    d = e.to_dict()
+    d = json.loads(json.dumps(e.to_dict()))  # tuples become lists, as in JSON
     for key in ("audience", "version"):
         d.pop(key)
     return d

@@ -1,0 +1,43 @@
+"""Greeting templates and the predicted need."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qianmian.errors import InputError
+from qianmian.storefront.greeting import FALLBACK_NEED, check_template, predict_need, render
+
+plain = st.text(alphabet=st.characters(blacklist_characters="{}"), max_size=20)
+
+
+@given(st.lists(st.tuples(plain, st.sampled_from(["{name}", "{need}", "{{", "}}"])), max_size=5), st.text(max_size=20), st.text(max_size=20))
+def test_templates_with_only_name_and_need_always_render(parts, name, need):
+    template = "".join(a + b for a, b in parts)
+    check_template(template)
+    out = render(template, name=name, need=need)
+    assert out == template.replace("{name}", "\0N").replace("{need}", "\0D").replace("{{", "{").replace("}}", "}").replace("\0N", name).replace("\0D", need) or "{" in name + need
+
+
+@pytest.mark.parametrize("bad", ["{0}", "{}", "{name.__class__}", "{need[0]}", "{email}", "{name:10}", "{need!s}", "{", "}"])
+def test_other_placeholders_are_refused(bad):
+    with pytest.raises(InputError):
+        check_template(f"Hi {bad}")
+
+
+LABELS = {"c1": "coffee", "c2": "candy"}
+
+
+@pytest.mark.parametrize(
+    ("live", "audience", "history", "expected"),
+    [
+        ("c1", "milk powder", "c2", ("coffee", "recent activity")),
+        (None, "milk powder", "c2", ("milk powder", "audience")),
+        (None, None, "c2", ("candy", "history")),
+        (None, None, "c9", ("category c9", "history")),
+        (None, None, None, (FALLBACK_NEED, "no history")),
+    ],
+)
+def test_need_prefers_live_then_audience_then_history(live, audience, history, expected):
+    assert predict_need(audience_need=audience, live_category=live, history_category=history, labels=LABELS) == expected
