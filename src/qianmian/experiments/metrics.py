@@ -164,8 +164,9 @@ def _session_expr(ev: ir.Table, m: Measure, period: ir.BooleanValue) -> ir.Numer
     if m.value == "amount":
         return ibis.ifelse(period & _matches(ev, m), ev.amount.fill_null(0.0), zero).sum()
     if m.value == "revenue":
-        sign = ibis.cases((ev.behavior == "buy", 1.0), (ev.behavior == "return", -1.0), else_=0.0)
-        return ibis.ifelse(period, sign * ev.amount.fill_null(0.0), zero).sum()
+        amount = ev.amount.fill_null(0.0)
+        signed = ibis.cases((ev.behavior == "buy", amount), (ev.behavior == "return", -amount), else_=zero)
+        return ibis.ifelse(period, signed, zero).sum()
     if m.value == "orders":
         order = ev.order_id.fill_null(ev.event_id)
         return ibis.ifelse(period & (ev.behavior == "buy"), order, ibis.null("string")).nunique().cast("float64")

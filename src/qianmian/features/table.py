@@ -90,14 +90,17 @@ def feature_table(
 
 
 def _consumers(past: ibis.Table, users: ibis.Table) -> ibis.Table:
-    ids = past.select("user_id").union(users.select("user_id"), distinct=True)
+    ids = past.select(user_id=past.user_id.cast("string")).union(users.select(user_id=users.user_id.cast("string")), distinct=True)
     return ids.filter(ids.user_id.notnull())
 
 
 def _attach(left: ibis.Table, right: ibis.Table, fill: object) -> ibis.Table:
+    """Left-join `right` by user_id; numeric columns missing on the right become `fill` (None = NULL)."""
     cols = [c for c in right.columns if c != "user_id"]
     joined = left.left_join(right, left.user_id == right.user_id)
-    values = [right[c] if fill is None else right[c].fill_null(fill) for c in cols]
+    values = [
+        right[c].fill_null(fill) if fill is not None and right[c].type().is_numeric() else right[c] for c in cols
+    ]
     return joined.select(left, *[v.name(c) for v, c in zip(values, cols)])
 
 

@@ -22,12 +22,11 @@ import pandas as pd
 
 from qianmian.errors import InputError
 from qianmian.ingest.mapping import Mapping, load_mapping
-from qianmian.ingest.transform import checked, json_columns
+from qianmian.ingest.transform import checked, is_utc, json_columns, source_types, to_local
 from qianmian.store import Store, schema
 from qianmian.store import staging
 
 Progress = Callable[[str, int], None]
-STEPS = ("reading", "validating", "writing", "done")
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,10 @@ def ingest_file(
     mapping: str | Path | Mapping | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Load one CSV (optionally gzipped), JSON Lines or Parquet file into `store`.
+    """Load one CSV (optionally gzipped), JSON Lines or Parquet file into `store`, all or nothing.
+
+    One scan parses, types and validates every record into a temporary checked table; one
+    transaction then appends the new events, the quarantined rows, the users and the ingest record.
 
     >>> ingest_file(store, "ub_head_by_user_84k.csv", layout="taobao").loaded
     84440
@@ -64,67 +66,67 @@ def ingest_file(
         raise InputError("path", "an existing file", str(path))
     m = mapping if isinstance(mapping, Mapping) else load_mapping(None if mapping else layout, mapping)
     report = progress or (lambda step, n: None)
-    engine = _staging_engine(store)
+    engine = store.con if store.engine == "duckdb" else ibis.duckdb.connect()
     ingest_id = uuid.uuid4().hex[:16]
     report("reading", 0)
-    staged = _stage(engine, p, m)
-    report("validating", staged.rows)
-    checks = _checked(engine, staged, m, ingest_id)
-    report("writing", staged.rows)
-    counts = _write(store, engine, checks, staged, m, p, ingest_id)
-    _drop(engine, staged.table, checks)
-    report("done", staged.rows)
+    checks, rejects = _scan_and_check(engine, p, m, ingest_id)
+    rows = int(engine.execute(checks.count()))
+    report("writing", rows)
+    counts = _write(store, engine, checks, rejects, m, p, ingest_id)
+    engine.drop_table(checks.get_name(), force=True)
+    report("done", rows)
     return IngestResult(ingest_id, str(p), m.name, seconds=time.perf_counter() - started, **counts)
 
 
-def _staging_engine(store: Store) -> ibis.BaseBackend:
-    return store.con if store.engine == "duckdb" else ibis.duckdb.connect()
-
-
-def _stage(engine: ibis.BaseBackend, p: Path, m: Mapping) -> staging.Staged:
+def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, ingest_id: str) -> tuple[ibis.Table, pd.DataFrame]:
     fmt = m.format or staging.detect_format(p)
-    if fmt == "csv":
-        cols = staging.header_columns(p, m.delimiter) if m.header else list(m.columns)
-        if not cols:
-            raise InputError("mapping columns", "column names for a file without a header", cols)
-    else:
-        cols = []
-    return staging.stage(engine.con, p, fmt=fmt, columns=cols, header=m.header, delimiter=m.delimiter)
-
-
-def _canonical(raw: ibis.Table, m: Mapping) -> ibis.Table:
-    """Rename alias spellings of columns (e.g. InvoiceNo → Invoice) and check every needed column exists."""
-    renames = {canon: alt for canon, alts in m.aliases.items() for alt in alts if alt in raw.columns and canon not in raw.columns}
-    raw = raw.rename(renames) if renames else raw
-    missing = sorted(m.source_columns() - set(raw.columns))
-    if missing:
-        have = [c for c in raw.columns if not c.startswith("_qm")]
-        raise InputError("file columns", f"the columns {missing} that mapping {m.name!r} reads", have)
-    return raw
-
-
-def _checked(engine: ibis.BaseBackend, staged: staging.Staged, m: Mapping, ingest_id: str) -> str:
-    view = f"{staged.table}_v"
-    engine.con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT rowid AS _qm_rowid, * FROM "{staged.table}"')
-    raw = engine.table(view)
+    names = (staging.header_columns(p, m.delimiter) if m.header else list(m.columns)) if fmt == "csv" else []
+    if fmt == "csv" and not names:
+        raise InputError("mapping columns", "column names for a file without a header", names)
+    canon = _canonical_names(names, m)
+    raw, rejects_table = staging.scan(engine, p, fmt=fmt, columns=source_types(m, canon) if fmt == "csv" else {},
+                                      header=m.header, delimiter=m.delimiter)
     pre = None
     if "_line" in raw.columns:
         raw, pre = json_columns(raw, m.source_columns())
-    expr = checked(_canonical(raw, m), m, source=ingest_id, pre_reason=pre)
-    name = f"{staged.table}_checked"
-    engine.create_table(name, expr, temp=True)
-    return name
+    _require_columns(raw, m)
+    name = f"_qm_checked_{ingest_id}"
+    engine.create_table(name, checked(raw, m, source=ingest_id, pre_reason=pre), temp=True)
+    engine.drop_view(raw.get_name(), force=True) if fmt != "jsonl" else None
+    return engine.table(name), staging.rejects(engine.con, rejects_table)
 
 
-def _write(store: Store, engine: ibis.BaseBackend, checks: str, staged: staging.Staged, m: Mapping, p: Path, ingest_id: str) -> dict:
-    t = engine.table(checks)
-    good = t.filter(t._reason.isnull())
+def _canonical_names(names: list[str], m: Mapping) -> list[str]:
+    """Header names with alias spellings replaced by the mapping's (e.g. InvoiceNo → Invoice)."""
+    alias = {alt: canon for canon, alts in m.aliases.items() for alt in alts if canon not in names}
+    return [alias.get(n, n) for n in names]
+
+
+def _require_columns(raw: ibis.Table, m: Mapping) -> None:
+    missing = sorted(m.source_columns() - set(raw.columns))
+    if missing:
+        have = [c for c in raw.columns if not c.startswith("_")]
+        raise InputError("file columns", f"the columns {missing} that mapping {m.name!r} reads", have)
+
+
+def _events(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping) -> ibis.Table:
     events = good.select(*[c for c in schema.EVENTS.names if c in good.columns])
-    bad = _quarantine_rows(engine, t, staged, str(p), ingest_id)
+    if not is_utc(m):
+        return events
+    span = engine.execute(good.aggregate(lo=good.ts.min(), hi=good.ts.max())).iloc[0]
+    if span["lo"] is None or span["lo"] != span["lo"]:
+        return events
+    return events.mutate(ts=to_local(events.ts, m.timezone or "UTC", (span["lo"].to_pydatetime(), span["hi"].to_pydatetime())))
+
+
+def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, p: Path, ingest_id: str) -> dict:
+    good = t.filter(t._reason.isnull())
+    events = _events(engine, good, m)
+    bad = _quarantine_rows(engine, t, rejects, m, str(p), ingest_id)
     users = _user_rows(good, m)
-    n_good = int(engine.execute(good.count()))
+    n_rows, n_good = (int(x) for x in engine.execute(t.aggregate(n=t.count(), good=t._reason.isnull().sum())).iloc[0])
     if store.engine != "duckdb":  # move the validated rows out of the staging engine
-        events, bad = engine.to_pyarrow(events), engine.to_pyarrow(bad)
+        events = engine.to_pyarrow(events)
         users = engine.to_pyarrow(users) if users is not None else None
     started = dt.datetime.now()
     with store.transaction():
@@ -132,40 +134,38 @@ def _write(store: Store, engine: ibis.BaseBackend, checks: str, staged: staging.
         store.append("quarantine", bad)
         if users is not None:
             store.append("users", users)
-        counts = {"read": staged.rows + len(staged.rejects), "loaded": loaded, "duplicates": n_good - loaded,
-                  "quarantined": staged.rows - n_good + len(staged.rejects)}
+        counts = {"read": n_rows + len(rejects), "loaded": loaded, "duplicates": n_good - loaded,
+                  "quarantined": n_rows - n_good + len(rejects)}
         store.append("ingests", pd.DataFrame([{"ingest_id": ingest_id, "source": str(p), "sha256": _sha256(p), "layout": m.name,
                                                 "target": store.url, "started_at": started, "finished_at": dt.datetime.now(), **counts}]))
     return counts
 
 
-def _quarantine_rows(engine: ibis.BaseBackend, t: ibis.Table, staged: staging.Staged, source: str, ingest_id: str) -> ibis.Table:
-    invalid = engine.to_pandas(t.filter(t._reason.notnull()).select("_row", "_raw", "_reason"))
+def _quarantine_rows(engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, source: str, ingest_id: str) -> pd.DataFrame:
+    """Rows that failed validation (numbered by their record in the file) and the parser's rejects."""
+    numbered = engine.table(t.get_name())  # rowid of the checked table = order of parsed records
+    invalid = engine.con.execute(
+        f'SELECT rowid AS _row, _raw, _reason FROM "{t.get_name()}" WHERE _reason IS NOT NULL ORDER BY rowid'
+    ).df() if numbered is not None else None
+    first = 2 if (m.header and (m.format or staging.detect_format(Path(source))) == "csv") else 1
+    records = staging.record_numbers(invalid["_row"], rejects["record"], first)
     now = dt.datetime.now()
-    records = staging.record_numbers(invalid["_row"], staged.rejects["record"], staged.first_record)
     rows = pd.DataFrame({
         "ingest_id": ingest_id, "source": source, "row_number": records.astype("int64"), "raw": invalid["_raw"],
         "field": invalid["_reason"].str.split(":").str[0], "reason": invalid["_reason"], "quarantined_at": now,
     })
-    rejects = pd.DataFrame({
-        "ingest_id": ingest_id, "source": source, "row_number": staged.rejects["record"].astype("int64"),
-        "raw": staged.rejects["raw"], "field": staged.rejects["column"], "reason": staged.rejects["reason"], "quarantined_at": now,
+    parsed = pd.DataFrame({
+        "ingest_id": ingest_id, "source": source, "row_number": rejects["record"].astype("int64"),
+        "raw": rejects["raw"], "field": rejects["column"], "reason": rejects["reason"], "quarantined_at": now,
     })
-    return ibis.memtable(pd.concat([rows, rejects], ignore_index=True).astype({"row_number": "int64"}))
+    return pd.concat([rows, parsed], ignore_index=True).astype({"row_number": "int64"})
 
 
 def _user_rows(good: ibis.Table, m: Mapping) -> ibis.Table | None:
     if not m.users:
         return None
-    cols = {k: good[f"_users_{k}"] for k in m.users}
-    users = good.select(**cols).filter(ibis._.user_id.notnull())
+    users = good.select(**{k: good[f"_users_{k}"] for k in m.users}).filter(ibis._.user_id.notnull())
     return users.distinct(on="user_id", keep="first")
-
-
-def _drop(engine: ibis.BaseBackend, table: str, checks: str) -> None:
-    engine.con.execute(f'DROP VIEW IF EXISTS "{table}_v"')
-    for name in (checks, table):
-        engine.con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def _sha256(p: Path) -> str:

@@ -60,27 +60,27 @@ class Store:
     def append(self, name: str, data: pa.Table | pd.DataFrame | ibis.Table, *, dedupe: bool = True) -> int:
         """Append rows to `name`; with `dedupe`, rows whose natural key exists are skipped.
 
-        Returns the number of rows written. Rows are cast to the table's schema first, so a
-        column missing from `data` becomes NULL and an extra column is an error.
+        Rows repeating a key within `data` are written once (the first). Returns the number of rows
+        written. Rows are cast to the table's schema first, so a column missing from `data` becomes
+        NULL and an extra column is an error.
         """
         target = self.table(name)
         batch = self._as_table(data, target.schema(), name)
-        keys = S.KEYS.get(name, ()) if dedupe else ()
+        keys = list(S.KEYS.get(name, ())) if dedupe else []
         if keys:
-            batch = batch.distinct(on=list(keys), keep="first")
-            batch = batch.anti_join(target.select(*keys), list(keys))
-        temp = None
-        if self.engine == "duckdb":
-            temp = _temp_name()
-            batch = self.con.create_table(temp, batch, temp=True)
-        try:
-            n = int(self.execute(batch.count()))
-            if n:
-                self.con.insert(name, batch)
-        finally:
-            if temp:
-                self.con.drop_table(temp, force=True)
-        return n
+            batch = self._first_per_key(batch, keys).anti_join(target.select(*keys), keys)
+        before = self.count(name)
+        self.con.insert(name, batch)
+        return self.count(name) - before
+
+    def _first_per_key(self, batch: ibis.Table, keys: list[str]) -> ibis.Table:
+        """`batch` with one row per key; the costly DISTINCT ON runs only on keys that repeat."""
+        repeated = batch.group_by(keys).aggregate(_n=ibis._.count()).filter(ibis._._n > 1).select(*keys)
+        if int(self.execute(repeated.count())) == 0:
+            return batch
+        unique = batch.anti_join(repeated, keys)
+        firsts = batch.semi_join(repeated, keys).distinct(on=keys, keep="first")
+        return unique.union(firsts)
 
     def _as_table(self, data: Any, schema: ibis.Schema, name: str) -> ibis.Table:
         if isinstance(data, ibis.Table):
@@ -134,13 +134,6 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
-
-
-_counter = iter(range(1, 1 << 62))
-
-
-def _temp_name() -> str:
-    return f"_qm_tmp_{next(_counter)}"
 
 
 def connect(url: Any = "duckdb:///var/qianmian.duckdb", *, migrate: bool = True, spark_warehouse: str | Path | None = None) -> Store:

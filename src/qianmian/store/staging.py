@@ -1,8 +1,7 @@
-"""Staging: read a source file into a temporary all-text table of the DuckDB engine.
+"""Staging: scan a source file with the DuckDB engine, keeping the records its parser rejects.
 
 Ingestion always parses files with DuckDB (in the target store when it is DuckDB, else in a private
 in-memory DuckDB), so every engine gets the same rows, the same rejects and the same reasons.
-File names and column names travel as query parameters, never inside SQL text.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import csv
 import gzip
 import io
 import itertools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -23,16 +21,6 @@ from qianmian.errors import InputError
 Format = Literal["csv", "jsonl", "parquet"]
 _ids = itertools.count(1)
 LINE = "_line"  # the single column of a JSON Lines file read as text
-
-
-@dataclass(frozen=True)
-class Staged:
-    """A staged file: the temp table of parsed records, and the records the parser rejected."""
-
-    table: str
-    rows: int
-    rejects: pd.DataFrame  # columns: record (1-based record number in the file), raw, column, reason
-    first_record: int  # record number of the first data record (2 when there is a header)
 
 
 def detect_format(path: Path) -> Format:
@@ -54,37 +42,38 @@ def header_columns(path: Path, delimiter: str) -> list[str]:
     return [c.strip().lstrip("\ufeff") for c in row]
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path, *, fmt: Format, columns: list[str], header: bool, delimiter: str = ",") -> Staged:
-    """Read `path` into a new temp table (all columns VARCHAR); rejected records are returned."""
+def scan(engine, path: Path, *, fmt: Format, columns: dict[str, str], header: bool, delimiter: str = ",") -> tuple[object, str | None]:
+    """Register `path` as an Ibis table scanned lazily, typed by `columns` (name -> DuckDB type).
+
+    Records the parser rejects (broken quoting, wrong column count, a value that does not fit its
+    type) are collected in a rejects table when the scan runs; `rejects(...)` reads them afterwards.
+    Returns (table, rejects table name or None). Options travel escaped by Ibis, never spliced.
+    """
     n = next(_ids)
-    table, rejects, scan = f"_qm_raw_{n}", f"_qm_rejects_{n}", f"_qm_scan_{n}"
     if fmt == "parquet":
-        # Parquet is typed already; its values are read as text so every format has one validation path.
-        con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT COLUMNS(*)::VARCHAR FROM read_parquet($path)', {"path": str(path)})
-        return Staged(table, _count(con, table), _empty_rejects(), 1)
-    if fmt == "jsonl":
-        col_types = {LINE: "VARCHAR"}
-        delim, quote, has_header = "\x1e", "", False
-    else:
-        col_types = {c: "VARCHAR" for c in columns}
-        delim, quote, has_header = delimiter, '"', header
-    con.execute(
-        f"""CREATE TEMP TABLE "{table}" AS SELECT * FROM read_csv($path, auto_detect=false, columns=$cols,
-        header=$header, delim=$delim, quote=$quote, escape=$quote, strict_mode=true, store_rejects=true,
-        rejects_table='{rejects}', rejects_scan='{scan}', max_line_size=1048576)""",
-        {"path": str(path), "cols": col_types, "header": has_header, "delim": delim, "quote": quote},
+        t = engine.read_parquet(str(path), table_name=f"_qm_scan_{n}")
+        return t.select(*[t[c].cast("string").name(c) for c in t.columns]), None
+    rejects = f"_qm_rejects_{n}"
+    options = dict(
+        table_name=f"_qm_scan_{n}", columns=columns, header=header, delim=delimiter, quote='"', escape='"',
+        strict_mode=True, store_rejects=True, rejects_table=rejects, rejects_scan=f"_qm_rscan_{n}",
+        max_line_size=1048576, auto_detect=False,
     )
+    if fmt == "jsonl":
+        options.update(columns={LINE: "VARCHAR"}, header=False, delim="\x1e", quote="", escape="")
+    return engine.read_csv(str(path), **options), rejects
+
+
+def rejects(con: duckdb.DuckDBPyConnection, table: str | None) -> pd.DataFrame:
+    """The records the parser rejected during the scan, with reasons a person understands."""
+    if table is None:
+        return _empty_rejects()
     rej = con.execute(
         f"""SELECT line AS record, csv_line AS raw, column_name AS "column", error_type, error_message
-        FROM "{rejects}" ORDER BY line"""
+        FROM "{table}" ORDER BY line"""
     ).df()
-    con.execute(f'DROP TABLE IF EXISTS "{rejects}"')
-    con.execute(f'DROP TABLE IF EXISTS "{scan}"')
-    return Staged(table, _count(con, table), _reasons(rej), 2 if has_header else 1)
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])  # type: ignore[index]
+    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    return _reasons(rej)
 
 
 def _empty_rejects() -> pd.DataFrame:
@@ -93,6 +82,7 @@ def _empty_rejects() -> pd.DataFrame:
 
 _PLAIN = {
     "MISSING COLUMNS": "too few columns (a truncated or short line)",
+    "CAST": "a value that does not fit the column's type",
     "TOO MANY COLUMNS": "too many columns (an unquoted delimiter or an extra field)",
     "UNQUOTED VALUE": "broken quoting (a quote that is never closed, or text after a closing quote)",
     "INVALID UNICODE": "the line is not valid UTF-8",

@@ -1,0 +1,54 @@
+"""`qianmian serve` (the API and console) and `qianmian demo` (load the bundled data, then serve)."""
+
+from __future__ import annotations
+
+import typer
+
+from qianmian.cli.common import StoreOption, console, errors_to_exit, settings
+
+
+def _run(store_url: str | None, host: str | None, port: int | None, store=None) -> None:
+    import uvicorn
+
+    from qianmian.api import create_app
+
+    s = settings()
+    overrides = {k: v for k, v in {"store": store_url, "host": host, "port": port}.items() if v is not None}
+    s = s.model_copy(update=overrides)
+    app = create_app(s, store=store)
+    console.print(f"Qianmian serving {s.store} on [bold]http://{s.host}:{s.port}[/bold] (API docs at /docs)")
+    uvicorn.run(app, host=s.host, port=s.port, log_level="warning")
+
+
+def serve(
+    store: str | None = StoreOption,
+    host: str | None = typer.Option(None, "--host", help="Interface to listen on (default 127.0.0.1)"),
+    port: int | None = typer.Option(None, "--port", help="Port (default 8000)"),
+) -> None:
+    """Serve the HTTP API and the web console."""
+    with errors_to_exit():
+        _run(store, host, port)
+
+
+def demo(
+    store: str = typer.Option("duckdb:///var/demo.duckdb", "--store", help="Store URL for the demo"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the store and exit"),
+) -> None:
+    """Load the bundled real Taobao slice (and prepare everything the demo shows), then serve."""
+    from qianmian.demo import prepare
+    from qianmian.store import connect
+
+    with errors_to_exit():
+        s = connect(store)
+        with console.status("preparing the demo") as status:
+            for name, result in prepare(s, on_step=lambda n: status.update(f"demo: {n}")):
+                console.print(f"[green]✓[/green] {name}: {getattr(result, 'to_dict', lambda: result)()}")
+        if not no_serve:
+            _run(store, host, port, store=s)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(demo)

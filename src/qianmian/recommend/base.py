@@ -1,0 +1,183 @@
+"""The one small protocol every recommender follows (after implicit's `RecommenderBase`).
+
+A model is fitted on an integer-indexed sparse user×item matrix (CSR, float weights: behaviour
+weights with optional time decay, see `qianmian.recommend.matrix`). It then scores any batch of
+user history rows, so a shopper's newest events (the live buffer) change the answer without
+retraining. `recommend` = `score` + filters + top-k. Models save to `.npz` + a JSON sidecar,
+never pickle (`qianmian.recommend.persist`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from qianmian.errors import InputError
+
+
+@dataclass(frozen=True)
+class TopK:
+    """Ranked item numbers and scores, one row per user; rows padded with id -1, score -inf."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+    def row(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """The non-padded part of row `r`."""
+        keep = self.ids[r] >= 0
+        return self.ids[r][keep], self.scores[r][keep]
+
+
+def as_csr(user_items: sp.spmatrix | sp.sparray, n_items: int | None = None) -> sp.csr_matrix:
+    """`user_items` as float32 CSR, checked against the model's item count."""
+    if not sp.issparse(user_items):
+        raise InputError("user_items", "a scipy sparse matrix (users × items)", type(user_items).__name__)
+    m = sp.csr_matrix(user_items, dtype=np.float32)
+    if n_items is not None and m.shape[1] != n_items:
+        raise InputError("user_items", f"a matrix with {n_items} item columns", f"{m.shape[1]} columns")
+    return m
+
+
+def topk(scores: np.ndarray, k: int) -> TopK:
+    """The `k` best columns of each row, best first; -inf entries are never returned.
+
+    Uses `argpartition` (O(n_items)) then sorts only the k survivors; ties break by item number.
+    """
+    scores = np.atleast_2d(np.asarray(scores, dtype=np.float32))
+    n_users, n_items = scores.shape
+    k_eff = min(k, n_items)
+    if k_eff <= 0:
+        return TopK(np.full((n_users, k), -1, np.int64), np.full((n_users, k), -np.inf, np.float32))
+    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff] if k_eff < n_items else np.tile(np.arange(n_items), (n_users, 1))
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    ids = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    top = np.take_along_axis(part_scores, order, axis=1)
+    ids[~np.isfinite(top) & (top < 0)] = -1
+    pad = k - k_eff
+    if pad:
+        ids = np.hstack([ids, np.full((n_users, pad), -1, np.int64)])
+        top = np.hstack([top, np.full((n_users, pad), -np.inf, np.float32)])
+    return TopK(ids, top.astype(np.float32))
+
+
+def mask_seen(scores: np.ndarray, user_items: sp.csr_matrix) -> None:
+    """Set the score of every item in each user's history row to -inf (in place)."""
+    rows = np.repeat(np.arange(user_items.shape[0]), np.diff(user_items.indptr))
+    scores[rows, user_items.indices] = -np.inf
+
+
+class Recommender(ABC):
+    """Base class: subclasses implement `fit`, `score`, `item_similarity` and their arrays."""
+
+    kind: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.n_items = 0
+
+    # -- what a model implements ----------------------------------------------------------------
+    @abstractmethod
+    def fit(self, user_items: sp.csr_matrix) -> Self:
+        """Learn from a users × items CSR matrix of non-negative weights."""
+
+    @abstractmethod
+    def score(self, user_items: sp.csr_matrix, userids: np.ndarray | None = None) -> np.ndarray:
+        """Dense scores (rows of `user_items` × n_items), higher is better.
+
+        `userids` are the rows' numbers in the training matrix, used only by models that keep
+        per-user state (matrix factorization); None means "score from the rows alone".
+        """
+
+    @abstractmethod
+    def item_similarity(self, itemid: int) -> np.ndarray:
+        """Similarity of every item to `itemid` (length n_items)."""
+
+    @abstractmethod
+    def params(self) -> dict[str, Any]:
+        """The constructor keyword arguments (JSON-serializable)."""
+
+    @abstractmethod
+    def arrays(self) -> dict[str, np.ndarray | sp.csr_matrix]:
+        """The fitted state, as arrays or CSR matrices."""
+
+    @abstractmethod
+    def set_arrays(self, arrays: dict[str, Any]) -> None:
+        """Restore the fitted state written by `arrays`."""
+
+    # -- shared behaviour -----------------------------------------------------------------------
+    def recommend(
+        self,
+        user_items: sp.csr_matrix,
+        *,
+        userids: np.ndarray | None = None,
+        k: int = 20,
+        exclude_seen: bool = True,
+        blocked: np.ndarray | None = None,
+    ) -> TopK:
+        """Top `k` items per history row, best first.
+
+        `exclude_seen` removes items present in the row; `blocked` is a boolean mask over items
+        (True = never recommend, e.g. out of stock), or a 2-D mask with one row per user.
+        """
+        self._check_fitted()
+        k = _check_k(k)
+        rows = as_csr(user_items, self.n_items)
+        scores = np.array(self.score(rows, userids), dtype=np.float32, copy=True)
+        if exclude_seen:
+            mask_seen(scores, rows)
+        if blocked is not None:
+            scores[np.broadcast_to(np.asarray(blocked, dtype=bool), scores.shape)] = -np.inf
+        return topk(scores, k)
+
+    def similar_items(self, itemid: int, k: int = 10, *, blocked: np.ndarray | None = None) -> TopK:
+        """The `k` items most similar to `itemid` (the item itself excluded)."""
+        self._check_fitted()
+        if not 0 <= itemid < self.n_items:
+            raise InputError("itemid", f"an item number in [0, {self.n_items})", itemid)
+        sim = np.array(self.item_similarity(itemid), dtype=np.float32, copy=True)
+        sim[itemid] = -np.inf
+        sim[sim <= 0] = -np.inf
+        if blocked is not None:
+            sim[np.asarray(blocked, dtype=bool)] = -np.inf
+        return topk(sim[None, :], _check_k(k))
+
+    def _check_fitted(self) -> None:
+        if self.n_items <= 0:
+            raise InputError("model", f"a fitted {self.kind} model (call fit first)", "an unfitted model")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _check_k(k: int) -> int:
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError("k", "a positive integer", k)
+    return int(k)
+
+
+def row_normalize(m: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row divided by its sum (empty rows stay empty)."""
+    sums = np.asarray(m.sum(axis=1)).ravel()
+    inv = np.divide(1.0, sums, out=np.zeros_like(sums, dtype=np.float64), where=sums > 0)
+    return sp.csr_matrix(sp.diags(inv.astype(np.float32)) @ m)
+
+
+def keep_top_per_row(m: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """Keep the `n` largest entries of each row of a sparse matrix (vectorized by row blocks)."""
+    m = sp.csr_matrix(m)
+    m.eliminate_zeros()
+    counts = np.diff(m.indptr)
+    if counts.max(initial=0) <= n:
+        return m
+    rows = np.repeat(np.arange(m.shape[0]), counts)
+    order = np.lexsort((-m.data, rows))
+    rank = np.arange(len(order)) - np.repeat(m.indptr[:-1], counts)
+    keep = order[rank < n]
+    out = sp.csr_matrix((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
+    out.sort_indices()
+    return out

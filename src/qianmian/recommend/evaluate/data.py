@@ -1,0 +1,184 @@
+"""The evaluation protocols' data: R1 (Online Retail II purchases) and R2 (Taobao category layers).
+
+This is offline evaluation, so the files are read directly with DuckDB (parameterized, no SQL
+built from input) rather than through a store. Each protocol yields a `Split` for validation and
+one for test, carved by the same rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from qianmian.errors import InputError
+from qianmian.recommend.ids import IdMap
+from qianmian.recommend.interactions import Interactions
+
+Protocol = Literal["R1", "R2"]
+
+R1_FILE = Path("online_retail_ii/online_retail_ii_2009_2010.csv.gz")
+R2_FILE = Path("taobao_userbehavior/ub_head_by_user_84k.csv")
+NON_PRODUCT_CODES = ("POST", "D", "M", "DOT", "BANK CHARGES", "C2", "PADS", "AMAZONFEE", "ADJUST", "TEST001", "TEST002")
+R2_BEHAVIOR_WEIGHTS = {"pv": 1.0, "fav": 2.0, "cart": 3.0, "buy": 4.0}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train interactions, evaluation users and their targets, for one cutoff.
+
+    `target` has one row per evaluation user (aligned with `users`) over the train items;
+    `target_size` counts all target items, including ones absent from train (never hittable).
+    """
+
+    name: str
+    train: Interactions
+    users: np.ndarray
+    target: sp.csr_matrix
+    target_size: np.ndarray
+    exclude_seen: bool
+    k: int
+    user_ids: IdMap
+    item_ids: IdMap
+
+    @property
+    def n_items(self) -> int:
+        return self.train.shape[1]
+
+
+@dataclass(frozen=True)
+class ProtocolData:
+    protocol: Protocol
+    validation: Split
+    test: Split
+
+
+def load_protocol(protocol: Protocol, data_dir: Path | str) -> ProtocolData:
+    """Both splits of `protocol` from the shared data folder."""
+    if protocol == "R1":
+        return r1(Path(data_dir) / R1_FILE)
+    if protocol == "R2":
+        return r2(Path(data_dir) / R2_FILE)
+    raise InputError("protocol", "'R1' or 'R2'", protocol)
+
+
+# -- R1: Online Retail II ---------------------------------------------------------------------
+R1_COLUMNS = {
+    "Invoice": "VARCHAR", "StockCode": "VARCHAR", "Description": "VARCHAR", "Quantity": "BIGINT",
+    "InvoiceDate": "TIMESTAMP", "Price": "DOUBLE", "Customer ID": "VARCHAR", "Country": "VARCHAR",
+}
+
+R1_QUERY = """
+with lines as (
+    select trim("Customer ID") as user_id, upper(trim(StockCode)) as item_id, Invoice as invoice, InvoiceDate as ts
+    from read_csv($path, header = true, columns = $columns)
+    where Quantity > 0 and not starts_with(Invoice, 'C') and "Customer ID" is not null and trim("Customer ID") <> ''
+)
+select user_id, item_id, invoice, min(ts) as ts
+from lines
+where regexp_matches(item_id, '[0-9]') and not list_contains($codes, item_id)
+group by all
+"""
+
+
+def r1_purchases(path: Path) -> pd.DataFrame:
+    """One row per (customer, StockCode, invoice) under R1's purchase rules."""
+    _require(path)
+    con = duckdb.connect()
+    try:
+        params = {"path": str(path), "columns": R1_COLUMNS, "codes": list(NON_PRODUCT_CODES)}
+        return con.execute(R1_QUERY, params).df()
+    finally:
+        con.close()
+
+
+def r1(path: Path) -> ProtocolData:
+    """R1: train before 2010-10-01, test after; validation = the last two months of train."""
+    p = r1_purchases(path)
+    cutoff, val_cutoff = pd.Timestamp("2010-10-01"), pd.Timestamp("2010-08-01")
+    test = _carve_new_items("R1 test", p, cutoff, None)
+    validation = _carve_new_items("R1 validation", p[p.ts < cutoff], val_cutoff, None)
+    return ProtocolData("R1", validation, test)
+
+
+def _carve_new_items(name: str, p: pd.DataFrame, cutoff: pd.Timestamp, _end: None) -> Split:
+    before, after = p[p.ts < cutoff], p[p.ts >= cutoff]
+    users, items = IdMap.from_values(before.user_id), IdMap.from_values(before.item_id)
+    train = _interactions(before, users, items, cutoff, np.ones(len(before)))
+    seen = before[["user_id", "item_id"]].drop_duplicates()
+    new = after[["user_id", "item_id"]].drop_duplicates().merge(seen, how="left", indicator=True)
+    new = new[(new["_merge"] == "left_only") & new.user_id.isin(seen.user_id)]
+    return _split(name, train, new, users, items, exclude_seen=True, k=20)
+
+
+# -- R2: Taobao UserBehavior, category layers -------------------------------------------------
+R2_QUERY = """
+select cast(column0 as varchar) as user_id, cast(column2 as varchar) as item_id, column3 as behavior,
+       make_timestamp(cast(column4 as bigint) * 1000000) + interval 8 hour as ts
+from read_csv($path, header = false, columns = {'column0': 'BIGINT', 'column1': 'BIGINT',
+     'column2': 'BIGINT', 'column3': 'VARCHAR', 'column4': 'BIGINT'})
+"""
+R2_FIRST_DAY, R2_LAST_DAY = dt.date(2017, 11, 25), dt.date(2017, 12, 3)
+
+
+def r2_events(path: Path) -> pd.DataFrame:
+    """Events with Beijing wall-clock `ts`, within 2017-11-25 … 12-03; item_id = the category."""
+    _require(path)
+    con = duckdb.connect()
+    try:
+        e = con.execute(R2_QUERY, {"path": str(path)}).df()
+    finally:
+        con.close()
+    day = e.ts.dt.normalize()
+    keep = (day >= pd.Timestamp(R2_FIRST_DAY)) & (day <= pd.Timestamp(R2_LAST_DAY)) & e.behavior.isin(list(R2_BEHAVIOR_WEIGHTS))
+    return e[keep].reset_index(drop=True)
+
+
+def r2(path: Path) -> ProtocolData:
+    """R2: test day 2017-12-03, validation day 12-02; train = the days before each."""
+    e = r2_events(path)
+    test = _carve_day("R2 test", e, pd.Timestamp("2017-12-03"))
+    validation = _carve_day("R2 validation", e[e.ts < pd.Timestamp("2017-12-03")], pd.Timestamp("2017-12-02"))
+    return ProtocolData("R2", validation, test)
+
+
+def _carve_day(name: str, e: pd.DataFrame, day: pd.Timestamp) -> Split:
+    before = e[e.ts < day]
+    on_day = e[(e.ts >= day) & (e.ts < day + pd.Timedelta(days=1))]
+    users, items = IdMap.from_values(before.user_id), IdMap.from_values(before.item_id)
+    weights = before.behavior.map(R2_BEHAVIOR_WEIGHTS).to_numpy(np.float64)
+    train = _interactions(before, users, items, day, weights)
+    target = on_day[on_day.user_id.isin(before.user_id)][["user_id", "item_id"]].drop_duplicates()
+    return _split(name, train, target, users, items, exclude_seen=False, k=10)
+
+
+# -- shared -----------------------------------------------------------------------------------
+def _interactions(rows: pd.DataFrame, users: IdMap, items: IdMap, cutoff: pd.Timestamp, weight: np.ndarray) -> Interactions:
+    age = ((cutoff - rows.ts).dt.total_seconds() / 86400.0).to_numpy(np.float64)
+    return Interactions(
+        users.index(rows.user_id.to_numpy()), items.index(rows.item_id.to_numpy()),
+        np.asarray(weight, np.float64), age, (len(users), len(items)),
+    )
+
+
+def _split(name: str, train: Interactions, target: pd.DataFrame, users: IdMap, items: IdMap, *, exclude_seen: bool, k: int) -> Split:
+    """Evaluation users = users with a target (all have train rows); target rows aligned with them."""
+    u = users.index(target.user_id.to_numpy())
+    eval_users, row_of = np.unique(u, return_inverse=True)
+    size = np.bincount(row_of, minlength=len(eval_users))
+    i = items.index(target.item_id.to_numpy())
+    known = i >= 0
+    t = sp.csr_matrix((np.ones(known.sum(), np.float32), (row_of[known], i[known])), shape=(len(eval_users), len(items)))
+    t.sum_duplicates()
+    return Split(name, train, eval_users, t, size, exclude_seen, k, users, items)
+
+
+def _require(path: Path) -> None:
+    if not path.is_file():
+        raise InputError("data", f"the protocol file at {path}", "a missing file")

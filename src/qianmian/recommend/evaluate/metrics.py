@@ -1,0 +1,62 @@
+"""Ranking metrics at k, vectorized over users.
+
+For a user with target set T (|T| counts targets the model could never know, too) and ranked list
+r_1..r_k:
+- Recall@k  = |hits| / min(k, |T|)
+- NDCG@k    = Σ_j [r_j ∈ T] / log2(j + 1)  ÷  Σ_{j ≤ min(k, |T|)} 1 / log2(j + 1)   (binary gains)
+- HitRate@k = [|hits| > 0]
+each averaged over evaluation users; coverage = distinct recommended items / items in train.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from qianmian.recommend.base import TopK
+
+
+@dataclass(frozen=True)
+class Metrics:
+    k: int
+    recall: float
+    ndcg: float
+    hitrate: float
+    coverage: float
+    users: int
+
+
+def hit_matrix(ids: np.ndarray, target: sp.csr_matrix) -> np.ndarray:
+    """Boolean (users × k): is the j-th recommendation of user r in row r of `target`?"""
+    n_users, k = ids.shape
+    n_items = target.shape[1]
+    t = sp.csr_matrix(target)
+    rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(t.indptr))
+    target_keys = rows * n_items + t.indices
+    rec_keys = np.arange(n_users, dtype=np.int64)[:, None] * n_items + ids
+    return np.isin(rec_keys, target_keys) & (ids >= 0)
+
+
+def per_user_recall(hits: np.ndarray, target_size: np.ndarray) -> np.ndarray:
+    k = hits.shape[1]
+    return hits.sum(axis=1) / np.maximum(np.minimum(k, target_size), 1)
+
+
+def evaluate_topk(top: TopK, target: sp.csr_matrix, target_size: np.ndarray, n_train_items: int) -> Metrics:
+    """All metrics of `top` (one row per evaluation user, aligned with `target`)."""
+    hits = hit_matrix(top.ids, target)
+    k = hits.shape[1]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discounts)[np.clip(np.minimum(k, target_size) - 1, 0, k - 1)]
+    ndcg = (hits * discounts).sum(axis=1) / ideal
+    recs = top.ids[top.ids >= 0]
+    return Metrics(
+        k=k,
+        recall=float(per_user_recall(hits, target_size).mean()),
+        ndcg=float(ndcg.mean()),
+        hitrate=float(hits.any(axis=1).mean()),
+        coverage=float(len(np.unique(recs)) / max(n_train_items, 1)),
+        users=int(hits.shape[0]),
+    )
