@@ -56,7 +56,9 @@ class DurableLog:
         return self.wal.submit(kind, rows)
 
     def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until everything logged so far is in the store."""
+        """Wait until everything logged so far (waited for or not) is in the store."""
+        if self.started:
+            self.wal.sync().result(timeout)
         return self.writer.drain(timeout)
 
     def purge(self, timeout: float = 30.0) -> bool:

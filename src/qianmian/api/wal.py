@@ -102,6 +102,7 @@ def _fsync_dir(directory: Path) -> None:
 
 
 _ROTATE = object()
+_SYNC = object()
 _STOP = object()
 
 
@@ -161,6 +162,12 @@ class WriteAheadLog:
         self._queue.put((_ROTATE, future))
         return future
 
+    def sync(self) -> Future[Position]:
+        """Resolves once everything submitted before it is fsynced and handed on."""
+        future: Future[Position] = Future()
+        self._queue.put((_SYNC, future))
+        return future
+
     def close(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             self._queue.put((_STOP, None))
@@ -186,6 +193,11 @@ class WriteAheadLog:
                 self._commit(done)
                 self._file.close()
                 return False
+            if item is _SYNC:
+                self._commit(done)
+                done = []
+                future.set_result(Position(self._segment, self._offset))
+                continue
             if item is _ROTATE:
                 self._commit(done)
                 done = []

@@ -284,7 +284,8 @@ class StorefrontService:
 
     def guide_answer(self, user_id: str, question_id: str, choices: Sequence[str], *, now: dt.datetime) -> list[str]:
         add, drop = guide.answer_tags(self.config.questions, question_id, choices)
-        return self.set_tags(user_id, add, now=now, source="guide", remove=drop)
+        held = set(self.snapshot.tags.get(user_id, ()))
+        return self.set_tags(user_id, add, now=now, source="guide", remove=[t for t in drop if t in held])
 
     def _require_consent(self, user_id: str) -> None:
         from qianmian.errors import OptedOutError
