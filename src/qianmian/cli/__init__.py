@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "qianmian.cli.data",
     "qianmian.cli.serve",
     "qianmian.cli.keys",
+    "qianmian.cli.report",
 ]
 
 for _name in COMMAND_MODULES:

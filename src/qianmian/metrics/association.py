@@ -20,7 +20,7 @@ Rules A → C from each frequent itemset S = A ∪ C (A, C non-empty, disjoint):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 import ibis.expr.types as ir
@@ -29,8 +29,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from qianmian.errors import InputError
-from qianmian.metrics.common import Period, in_period, order_key
+from qianmian.metrics.common import Period, in_period, order_key, records
 from qianmian.metrics.sessions import with_sessions
+from qianmian.store import Store
 
 Level = Literal["item", "category", "brand"]
 BasketKind = Literal["order", "session", "day"]
@@ -359,7 +360,64 @@ def top_rules(rules: pd.DataFrame, *, by: RuleMetric = "lift", limit: int = 20) 
     return rules.sort_values([by, "support"], ascending=False, kind="stable").head(limit)
 
 
+@dataclass(frozen=True)
+class AssociationReport:
+    """Counts, the strongest rules and the most frequent itemsets (item labels as sorted lists)."""
+
+    period: str | None
+    level: str
+    basket: str
+    min_support: float
+    min_confidence: float
+    baskets: int
+    itemsets: int
+    rules: int
+    top_rules: list[dict]
+    top_itemsets: list[dict]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def mine_store(
+    store: Store, *, period: Period | None = None, level: Level = "item", basket: BasketKind = "order",
+    min_support: float, max_len: int | None = None,
+) -> FrequentItemsets:
+    """Build baskets in the engine, fetch the (basket, item) pairs as Arrow, mine them."""
+    ev = store.table("events")
+    pairs = session_basket_pairs(ev, period=period, level=level) if basket == "session" else \
+        basket_pairs(ev, period=period, level=level, basket=basket)
+    tbl = store.to_pyarrow(pairs)
+    baskets = Baskets.from_pairs(tbl.column("basket").to_numpy(zero_copy_only=False), tbl.column("item").to_numpy(zero_copy_only=False))
+    return frequent_itemsets(baskets, min_support=min_support, max_len=max_len)
+
+
+def association_report(
+    store: Store, *, period: Period | None = None, level: Level = "item", basket: BasketKind = "order",
+    min_support: float = 0.01, min_confidence: float = 0.2, max_len: int | None = None, limit: int = 20,
+) -> AssociationReport:
+    """Mine the store's baskets; rules with confidence >= `min_confidence`, the top `limit` by lift."""
+    fi = mine_store(store, period=period, level=level, basket=basket, min_support=min_support, max_len=max_len)
+    rules = association_rules(fi, metric="confidence", min_threshold=min_confidence)
+    frame = fi.to_frame()
+    top_sets = frame[frame.length > 1].sort_values(["support", "length"], ascending=False).head(limit)
+    return AssociationReport(
+        period=None if period is None else str(period), level=level, basket=basket, min_support=min_support,
+        min_confidence=min_confidence, baskets=fi.n_baskets, itemsets=len(frame), rules=len(rules),
+        top_rules=_plain_rules(top_rules(rules, by="lift", limit=limit)),
+        top_itemsets=[{"items": sorted(map(str, s)), "support": float(v), "count": int(c)}
+                      for s, v, c in zip(top_sets.itemsets, top_sets.support, top_sets["count"])],
+    )
+
+
+def _plain_rules(rules: pd.DataFrame) -> list[dict]:
+    out = rules.assign(antecedents=[sorted(map(str, a)) for a in rules.antecedents],
+                       consequents=[sorted(map(str, c)) for c in rules.consequents])
+    return records(out)
+
+
 __all__ = [
-    "Baskets", "FrequentItemsets", "association_rules", "basket_pairs", "frequent_itemsets",
+    "AssociationReport", "Baskets", "FrequentItemsets", "association_report", "association_rules", "basket_pairs",
+    "frequent_itemsets", "mine_store",
     "session_basket_pairs", "top_rules",
 ]

@@ -1,0 +1,53 @@
+"""Named populations for TGI and reports: small specs that become tables of `user_id`.
+
+    all                    consumers with any event (in `period` when given)
+    aipl:L  aipl:P+L       consumers holding one of the stages as of `as_of`
+    lifecycle:lost         consumers in a lifecycle state as of `as_of` (active, silent, churning, lost)
+    customer:new           new or returning customers as of `as_of`
+    users:city=Hangzhou    users whose column equals the value (any column of `users`)
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from qianmian.errors import InputError
+from qianmian.metrics.aipl import STAGES, aipl_stages
+from qianmian.metrics.common import DateLike, Period, in_period
+from qianmian.metrics.lifecycle import CUSTOMERS, STATES, lifecycle_states
+from qianmian.store import Store
+
+KINDS = ("all", "aipl", "lifecycle", "customer", "users")
+
+
+def population(store: Store, spec: str, *, as_of: DateLike | None = None, period: Period | None = None) -> ir.Table:
+    """The users of `spec` as a table with one column, `user_id` (distinct)."""
+    kind, _, arg = str(spec).partition(":")
+    if kind == "all":
+        ev = store.table("events")
+        ev = ev.filter(ev.user_id.notnull()) if period is None else ev.filter(ev.user_id.notnull(), in_period(ev, period))
+        return ev.select("user_id").distinct()
+    if kind == "users":
+        return _users(store.table("users"), arg, spec)
+    if kind not in KINDS:
+        raise InputError("population", f"one of {', '.join(KINDS)} (e.g. aipl:L, lifecycle:lost)", spec)
+    if as_of is None:
+        raise InputError("as_of", f"a date for the population {spec!r}", None)
+    values = [v for v in arg.split("+") if v]
+    if kind == "aipl":
+        return _pick(aipl_stages(store.table("events"), as_of=as_of), "stage", values, STAGES, spec)
+    column, allowed = ("state", STATES) if kind == "lifecycle" else ("customer", CUSTOMERS)
+    return _pick(lifecycle_states(store.table("events"), as_of=as_of), column, values, allowed, spec)
+
+
+def _pick(t: ir.Table, column: str, values: list[str], allowed: tuple[str, ...], spec: str) -> ir.Table:
+    if not values or set(values) - set(allowed):
+        raise InputError("population", f"values among {'+'.join(allowed)}", spec)
+    return t.filter(t[column].isin(values)).select("user_id").distinct()
+
+
+def _users(users: ir.Table, arg: str, spec: str) -> ir.Table:
+    column, eq, value = arg.partition("=")
+    if not eq or column not in users.columns:
+        raise InputError("population", f"users:COLUMN=VALUE with a column of {list(users.columns)}", spec)
+    return users.filter(users[column].cast("string") == value).select("user_id").distinct()
