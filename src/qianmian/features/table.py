@@ -136,7 +136,8 @@ def _top_categories(past: ibis.Table, end: dt.datetime, spec: FeatureSpec) -> ib
 
 def _tags(user_tags: ibis.Table, as_of: DateLike) -> ibis.Table:
     active = active_tags_table(user_tags, as_of=as_of)
-    return active.group_by("user_id").aggregate(tags=active.tag.group_concat(",", order_by=active.tag))
+    tags = ibis.literal(",").join(active.tag.collect(distinct=True).sort())  # sorted on every engine
+    return active.group_by("user_id").aggregate(tags=tags)
 
 
 def _finish(table: ibis.Table, users: ibis.Table, end: dt.datetime) -> ibis.Table:
