@@ -1,15 +1,14 @@
 """Interaction logs as integer arrays, and the weighted, time-decayed user×item matrix built from them.
 
 An `Interactions` holds one entry per (user, item, event or event group): its behaviour weight and
-its age in days at the cutoff. `matrix(half_life_days=h)` sums them into CSR with
+its age in days at the cutoff, so the same log serves every decay a grid wants to try.
+`matrix(half_life_days=h)` turns it into CSR with
 
-    x_ui = Σ_events w_e · 2^(−age_e / h)        (no decay when h is None)
+    x_ui = Σ_events w_e · 2^(−age_e / h)        (aggregate="sum"; no decay when h is None)
+    x_ui = max_events w_e · 2^(−age_e / h)      (aggregate="max")
 
-or, with `aggregate="max"`, x_ui = max_events w_e · 2^(−age_e / h): the strongest, most recent
-signal, which ignores how often a shopper repeated it (better for purchase data, where one more
-invoice of the same item says little about what else they will buy).
-
-so the same log serves every decay a grid wants to try.
+"max" keeps the strongest, most recent signal and ignores how often a shopper repeated it (better
+for purchase data, where one more invoice of the same item says little about what else they buy).
 """
 
 from __future__ import annotations
@@ -23,6 +22,28 @@ import scipy.sparse as sp
 from qianmian.errors import InputError
 
 Aggregate = Literal["sum", "max"]
+Transform = Literal["none", "log1p", "binary"]
+
+
+@dataclass(frozen=True)
+class MatrixSpec:
+    """How events become matrix cells: behaviour weights, time decay, per-cell aggregate, transform.
+
+    Behaviour weights apply when events are read (`qianmian.recommend.matrix`); the other fields
+    apply in `Interactions.matrix`. `transform="log1p"` damps heavy repeaters, `"binary"` keeps
+    only "touched or not" (after `aggregate="max"` with decay, a cell is the recency of the last touch).
+    """
+
+    view: float = 1.0
+    fav: float = 2.0
+    cart: float = 3.0
+    buy: float = 4.0
+    half_life_days: float | None = None
+    aggregate: Aggregate = "sum"
+    transform: Transform = "none"
+
+    def behavior_weights(self) -> dict[str, float]:
+        return {"view": self.view, "fav": self.fav, "cart": self.cart, "buy": self.buy}
 
 
 @dataclass(frozen=True)
@@ -40,8 +61,24 @@ class Interactions:
         if not (len(self.item) == len(self.weight) == len(self.age_days) == n):
             raise InputError("interactions", "arrays of equal length", [len(self.user), len(self.item), len(self.weight), len(self.age_days)])
 
-    def matrix(self, *, half_life_days: float | None = None, aggregate: Aggregate = "sum") -> sp.csr_matrix:
-        """The users × items CSR matrix of the (decayed) weights, summed or maxed per cell."""
+    def matrix(
+        self, *, half_life_days: float | None = None, aggregate: Aggregate = "sum", transform: Transform = "none"
+    ) -> sp.csr_matrix:
+        """The users × items CSR matrix of the (decayed) weights, summed or maxed per cell, then transformed."""
+        m = self._aggregated(half_life_days, aggregate)
+        if transform == "log1p":
+            m.data = np.log1p(m.data)
+        elif transform == "binary":
+            m.data = np.ones_like(m.data)
+        elif transform != "none":
+            raise InputError("transform", "'none', 'log1p' or 'binary'", transform)
+        return m
+
+    def spec_matrix(self, spec: MatrixSpec) -> sp.csr_matrix:
+        """`matrix` with the decay, aggregate and transform of `spec`."""
+        return self.matrix(half_life_days=spec.half_life_days, aggregate=spec.aggregate, transform=spec.transform)
+
+    def _aggregated(self, half_life_days: float | None, aggregate: Aggregate) -> sp.csr_matrix:
         w = self.weight.astype(np.float64)
         if half_life_days is not None:
             if not half_life_days > 0:

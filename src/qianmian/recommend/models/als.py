@@ -8,11 +8,11 @@ the row with Y fixed (`implicit`'s `recalculate_user`), so the model needs no re
 
 from __future__ import annotations
 
-import os
 from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from qianmian.errors import InputError
 from qianmian.recommend.base import Recommender, as_csr
@@ -44,7 +44,6 @@ class ALSRecommender(Recommender):
         self._model: Any = None
 
     def _implicit(self) -> Any:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         from implicit.cpu.als import AlternatingLeastSquares
 
         return AlternatingLeastSquares(
@@ -55,7 +54,8 @@ class ALSRecommender(Recommender):
     def fit(self, user_items: sp.csr_matrix) -> Self:
         x = as_csr(user_items)
         self._model = self._implicit()
-        self._model.fit(x, show_progress=False)
+        with threadpool_limits(1, "blas"):  # implicit parallelizes itself; nested BLAS threads only slow it
+            self._model.fit(x, show_progress=False)
         self.user_factors = np.asarray(self._model.user_factors, np.float32)
         self.item_factors = np.asarray(self._model.item_factors, np.float32)
         self.n_items = x.shape[1]

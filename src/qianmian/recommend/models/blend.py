@@ -1,0 +1,150 @@
+"""A weighted blend of recommenders, with weights learned on a validation split.
+
+score(u) = Σ_m w_m · norm(score_m(u)), where `norm` puts every model on one scale per user:
+- `"zscore"`: (s − mean_u) / std_u over all items;
+- `"max"`:    s / max_u |s|.
+Weights come from `learn_weights`: coordinate ascent on validation Recall@k over a small grid,
+starting from the best single model, so the blend is never worse than its best part on the split
+it was tuned on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from qianmian.errors import InputError
+from qianmian.recommend.base import Recommender, as_csr, mask_seen, topk
+from qianmian.recommend.evaluate.metrics import hit_matrix, per_user_recall
+
+Normalize = Literal["zscore", "max"]
+WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+def normalized(scores: np.ndarray, how: Normalize) -> np.ndarray:
+    """Per-row normalization of dense scores (see module docstring)."""
+    s = np.asarray(scores, dtype=np.float32)
+    if how == "zscore":
+        sd = s.std(axis=1, keepdims=True)
+        return (s - s.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
+    if how == "max":
+        mx = np.abs(s).max(axis=1, keepdims=True)
+        return s / np.where(mx > 0, mx, 1.0)
+    raise InputError("normalize", "'zscore' or 'max'", how)
+
+
+def combine(scores: Sequence[np.ndarray], weights: Sequence[float], how: Normalize) -> np.ndarray:
+    """Σ_m w_m · norm(scores_m); parts with weight 0 are skipped."""
+    out = np.zeros_like(np.asarray(scores[0], dtype=np.float32))
+    for s, w in zip(scores, weights, strict=True):
+        if w:
+            out += np.float32(w) * normalized(s, how)
+    return out
+
+
+class BlendRecommender(Recommender):
+    """Blend of fitted components. `fit` fits every part on one matrix; pipelines that give each
+    part its own matrix use `fit_each`/`score_each` with one matrix per part."""
+
+    kind = "blend"
+
+    def __init__(self, *, components: Sequence[Recommender], weights: Sequence[float] | None = None, normalize: Normalize = "zscore") -> None:
+        super().__init__()
+        if not components:
+            raise InputError("components", "at least one recommender", [])
+        w = list(weights) if weights is not None else [1.0] * len(components)
+        if len(w) != len(components) or min(w) < 0 or not any(w):
+            raise InputError("weights", f"{len(components)} non-negative weights, not all 0", w)
+        self.components = list(components)
+        self.weights = [float(x) for x in w]
+        self.normalize: Normalize = normalize
+        normalized(np.zeros((1, 1)), normalize)
+        self.n_items = self.components[0].n_items
+
+    def fit(self, user_items: sp.csr_matrix) -> Self:
+        return self.fit_each([user_items] * len(self.components))
+
+    def fit_each(self, matrices: Sequence[sp.csr_matrix]) -> Self:
+        for c, m in zip(self.components, matrices, strict=True):
+            c.fit(m)
+        self.n_items = self.components[0].n_items
+        return self
+
+    def score(self, user_items: sp.csr_matrix, userids: np.ndarray | None = None) -> np.ndarray:
+        return self.score_each([user_items] * len(self.components), userids)
+
+    def score_each(self, rows: Sequence[sp.csr_matrix], userids: np.ndarray | None = None) -> np.ndarray:
+        parts = [c.score(r, userids) if w else np.zeros((r.shape[0], self.n_items), np.float32)
+                 for c, r, w in zip(self.components, rows, self.weights, strict=True)]
+        return combine(parts, self.weights, self.normalize)
+
+    def item_similarity(self, itemid: int) -> np.ndarray:
+        sims = [c.item_similarity(itemid)[None, :] for c in self.components]
+        return combine(sims, self.weights, "max")[0]
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "components": [{"kind": c.kind, "params": c.params()} for c in self.components],
+            "weights": self.weights,
+            "normalize": self.normalize,
+        }
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> BlendRecommender:
+        from qianmian.recommend.persist import build
+
+        parts = [build(p["kind"], p["params"]) for p in params["components"]]
+        return cls(components=parts, weights=params["weights"], normalize=params["normalize"])
+
+    def arrays(self) -> dict[str, Any]:
+        return {f"{i}.{k}": v for i, c in enumerate(self.components) for k, v in c.arrays().items()}
+
+    def set_arrays(self, arrays: dict[str, Any]) -> None:
+        for i, c in enumerate(self.components):
+            prefix = f"{i}."
+            c.set_arrays({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+        self.n_items = self.components[0].n_items
+
+
+def learn_weights(
+    scores: Sequence[np.ndarray],
+    target: sp.csr_matrix,
+    target_size: np.ndarray,
+    *,
+    k: int,
+    seen: sp.csr_matrix | None = None,
+    normalize: Normalize = "zscore",
+    grid: Sequence[float] = WEIGHT_GRID,
+    rounds: int = 3,
+) -> tuple[list[float], float]:
+    """Weights maximizing mean Recall@k of the blend on a validation split, and that recall.
+
+    `scores[m]` are model m's raw scores for the validation users (rows aligned with `target`);
+    `seen` (the users' train rows) is masked before ranking when the protocol excludes seen items.
+    """
+    parts = [normalized(s, normalize) for s in scores]
+
+    def recall(w: Sequence[float]) -> float:
+        blended = sum(np.float32(x) * p for x, p in zip(w, parts) if x)
+        if seen is not None:
+            mask_seen(blended, as_csr(seen))
+        hits = hit_matrix(topk(blended, k).ids, target)
+        return float(per_user_recall(hits, target_size).mean())
+
+    singles = [recall([1.0 if j == i else 0.0 for j in range(len(parts))]) for i in range(len(parts))]
+    best_w = [1.0 if i == int(np.argmax(singles)) else 0.0 for i in range(len(parts))]
+    best = max(singles)
+    for _ in range(rounds):
+        improved = False
+        for i in range(len(parts)):
+            for g in grid:
+                w = best_w.copy()
+                w[i] = g
+                if any(w) and (r := recall(w)) > best + 1e-9:
+                    best, best_w, improved = r, w, True
+        if not improved:
+            break
+    return best_w, best
