@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "qianmian.cli.serve",
     "qianmian.cli.keys",
     "qianmian.cli.report",
+    "qianmian.cli.experiment",
 ]
 
 for _name in COMMAND_MODULES:

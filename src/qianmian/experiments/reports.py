@@ -259,7 +259,7 @@ def result_rows(results: Sequence[VariantResult]) -> list[dict[str, Any]]:
             "ci_low": c.ci_rel[0] if c else None, "ci_high": c.ci_rel[1] if c else None,
             "ci_abs_low": c.ci_abs[0] if c else None, "ci_abs_high": c.ci_abs[1] if c else None,
             "p_value": c.p_value if c else None, "p_adjusted": r.p_adjusted if c else None,
-            "method": c.method if c else None, "error": c.error if c else None,
+            "method": c.method if c else None, "error": c.error if c else None, "higher_is_better": r.higher_is_better,
         }
         rows.append(row)
     return rows
