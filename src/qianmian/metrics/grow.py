@@ -4,7 +4,7 @@ Per group g (a category by default), GMV is a product of three factors:
 
     V_g = B_g · R_g · O_g      B = buyers, R = orders per buyer (N/B), O = GMV per order (V/N)
 
-For a group sold in both periods (V > 0, B > 0 in each), the additive LMDI-I decomposition
+For a group sold in both periods (V > 0 and B > 0 in each; V <= 1e-6 counts as 0), the additive LMDI-I decomposition
 (Ang 2005) splits the change exactly:
 
     ΔV_g = L(V1, V0)·ln(B1/B0)  +  L(V1, V0)·ln(R1/R0)  +  L(V1, V0)·ln(O1/O0)
@@ -34,6 +34,8 @@ from qianmian.metrics.common import Period, in_period, order_key, records, scope
 from qianmian.store import Store
 
 PARTS = ("gain", "retain", "boost", "widen")
+MIN_GMV = 1e-6
+"""GMV at or below this (a millionth of the currency unit) is treated as zero by the decomposition."""
 
 
 def grow_inputs(
@@ -80,7 +82,7 @@ def lmdi(stats: pd.DataFrame) -> pd.DataFrame:
     b0, b1 = stats.buyers_0.to_numpy(float), stats.buyers_1.to_numpy(float)
     n0, n1 = stats.orders_0.to_numpy(float), stats.orders_1.to_numpy(float)
     change = v1 - v0
-    both = (v0 > 0) & (v1 > 0) & (b0 > 0) & (b1 > 0) & (n0 > 0) & (n1 > 0)
+    both = (v0 > MIN_GMV) & (v1 > MIN_GMV) & (b0 > 0) & (b1 > 0) & (n0 > 0) & (n1 > 0)
     new, lost = b0 == 0, (b0 > 0) & (b1 == 0)
     other = ~(both | new | lost)
     v0, v1, b0, b1, n0, n1 = (np.where(both, x, 1.0) for x in (v0, v1, b0, b1, n0, n1))
