@@ -15,6 +15,8 @@ Columns (all computed from events with `ts` before the end of `as_of`):
 - `gender`, `city`, `country`, `traits` (JSON text) from `users`
 - `tags`: active self-tags, comma-separated and sorted
 
+Per-category and per-brand counts are a long table of their own: `category_features`.
+
 Consumers = everyone with an event before the end of `as_of` or a row in `users`, except those
 who opted out (`users.consent = false`): they are never profiled.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 import ibis
 
@@ -87,6 +90,28 @@ def feature_table(
     for part, fill in parts:
         table = _attach(table, part, fill)
     return _finish(table, users, end)
+
+
+def category_features(
+    store: Store, *, as_of: DateLike, by: Literal["category", "brand"] = "category", spec: FeatureSpec = FeatureSpec()
+) -> ibis.Table:
+    """Behaviour counts per consumer and category (or brand): one row per (user_id, category_id | brand_id).
+
+    Same windows and behaviours as the consumer table; pairs without any event in the longest
+    window are absent. Rules reach these counts with `count(view, category = "x", 30d)`.
+    """
+    column = {"category": "category_id", "brand": "brand_id"}.get(by)
+    if column is None:
+        raise InputError("by", "category or brand", by)
+    end = end_of(as_of)
+    ev = store.table("events")
+    ev = ev.filter(ev.user_id.notnull(), ev[column].notnull(), ev.ts < end, ev.ts >= end - dt.timedelta(days=max(spec.windows)))
+    metrics = {
+        f"{b}_{w}d": ev.count(where=(ev.behavior == b) & (ev.ts >= end - dt.timedelta(days=w)))
+        for b in spec.behaviors
+        for w in spec.windows
+    }
+    return ev.group_by("user_id", column).aggregate(**metrics)
 
 
 def _consumers(past: ibis.Table, users: ibis.Table) -> ibis.Table:
