@@ -25,6 +25,7 @@ class Store:
         self.con = con
         self.engine: Engine = engine
         self.url = url
+        self._temp_dirs: list[Path] = []
 
     # -- reading ------------------------------------------------------------------------------
     def table(self, name: str) -> ibis.Table:
@@ -87,7 +88,7 @@ class Store:
             t = data
         else:
             arrow = pa.Table.from_pandas(data, preserve_index=False) if isinstance(data, pd.DataFrame) else data
-            t = ibis.memtable(arrow)
+            t = self._from_arrow(arrow)
         extra = set(t.columns) - set(schema.names)
         if extra:
             raise InputError(f"{name} columns", f"a subset of {list(schema.names)}", sorted(extra))
@@ -97,6 +98,18 @@ class Store:
                 for c, typ in schema.items()
             ]
         )
+
+    def _from_arrow(self, arrow: pa.Table) -> ibis.Table:
+        """Arrow data as a table of this engine. Spark reads a temporary Parquet file (driver memory
+        stays flat); DuckDB scans the Arrow data in place."""
+        if self.engine == "duckdb":
+            return ibis.memtable(arrow)
+        import pyarrow.parquet as pq
+
+        folder = Path(tempfile.mkdtemp(prefix="qianmian-batch-"))
+        pq.write_table(arrow, folder / "part-0.parquet")
+        self._temp_dirs.append(folder)
+        return self.con.read_parquet(str(folder / "part-0.parquet"))
 
     def delete_where(self, name: str, column: str, values: list[str]) -> int:
         """Delete rows whose `column` is one of `values`; returns how many were deleted."""
@@ -108,9 +121,8 @@ class Store:
             raw = self.con.con
             raw.execute(f'DELETE FROM "{name}" WHERE "{column}" IN (SELECT unnest(?))', [list(values)])
         else:
-            kept = t.filter(~t[column].isin(values) | t[column].isnull())
-            frame = self.to_pyarrow(kept)
-            self.con.create_table(name, ibis.memtable(frame), schema=t.schema(), overwrite=True)
+            kept = self.to_pyarrow(t.filter(~t[column].isin(values) | t[column].isnull()))
+            self.con.create_table(name, self._from_arrow(kept).cast(t.schema()), overwrite=True)
         return before - self.count(name)
 
     @contextlib.contextmanager
@@ -129,6 +141,10 @@ class Store:
         raw.execute("COMMIT")
 
     def close(self) -> None:
+        import shutil
+
+        for folder in self._temp_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
         with contextlib.suppress(Exception):
             self.con.disconnect()
 
@@ -191,6 +207,7 @@ def spark_session(url: str, warehouse: str | Path | None = None) -> Any:
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "3g")
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={wh}")
     )
     return builder.getOrCreate()
