@@ -75,7 +75,7 @@ def segment_statistics(
 ) -> ir.Table:
     """One aggregate: per (dimension, segment, variant) the metrics' sufficient statistics;
     dimension "all" is the whole experiment."""
-    units = exposed_units(exposures, exp.name, as_of=as_of, start=exp.start, end=exp.end)
+    units = exposed_units(exposures, exp.name, as_of=as_of, start=exp.start, end=exp.end, segments=True)
     clean = segmented_units(units.filter(units.n_variants == 1), events, as_of=as_of)
     per_unit = unit_values(clean, events, metrics, as_of=as_of, window_days=exp.window_days, pre_days=pre_days)
     cols = {"customer": "customer", "audience": "audience_segment", "creative": "creative"}

@@ -131,19 +131,26 @@ def as_of_end(as_of: dt.date | dt.datetime) -> dt.datetime:
 
 # -- units ---------------------------------------------------------------------------------------
 def exposed_units(
-    exposures: ir.Table, experiment: str, *, as_of: dt.date | dt.datetime, start: dt.datetime | None = None, end: dt.datetime | None = None
+    exposures: ir.Table,
+    experiment: str,
+    *,
+    as_of: dt.date | dt.datetime,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    segments: bool = False,
 ) -> ir.Table:
-    """One row per exposed unit: `user_id, variant, first_ts, audience, page, n_variants`."""
+    """One row per exposed unit: `user_id, variant, n_variants, first_ts` and, with `segments`,
+    the `audience` and `page` of its first exposure."""
     cutoff = as_of_end(as_of)
     e = exposures.filter(exposures.experiment == experiment, exposures.ts < ibis.literal(cutoff))
     if start is not None:
         e = e.filter(e.ts >= ibis.literal(start))
     if end is not None:
         e = e.filter(e.ts < ibis.literal(end))
-    return e.group_by("user_id").aggregate(
-        variant=e.variant.min(), n_variants=e.variant.nunique(), first_ts=e.ts.min(),
-        audience=e.audience.argmin(e.ts), page=e.page.argmin(e.ts),
-    )
+    aggs = {"variant": e.variant.min(), "n_variants": e.variant.nunique(), "first_ts": e.ts.min()}
+    if segments:  # ordered aggregates cost time: only the close-out asks for them
+        aggs |= {"audience": e.audience.argmin(e.ts), "page": e.page.argmin(e.ts)}
+    return e.group_by("user_id").aggregate(**aggs)
 
 
 # -- per-unit measures ----------------------------------------------------------------------------
@@ -177,14 +184,18 @@ def _session_expr(ev: ir.Table, m: Measure, period: ir.BooleanValue) -> ir.Numer
     return ((views == 1) & (visits == 1)).cast("float64")
 
 
-def _measures(metrics: Sequence[Metric]) -> dict[str, Measure]:
-    """Every distinct measure the metrics need, keyed by a column-safe name."""
+def _measures(metrics: Sequence[Metric]) -> tuple[dict[str, Measure], set[str]]:
+    """Every distinct measure the metrics need, keyed by a column-safe name, and the keys that
+    also need their pre-period value (numerators of mean and proportion metrics)."""
     out: dict[str, Measure] = {}
+    pre: set[str] = set()
     for m in metrics:
         for meas in (m.numerator, m.denominator):
             if meas is not None:
                 out.setdefault(_key(meas), meas)
-    return out
+        if m.kind != "ratio":
+            pre.add(_key(m.numerator))
+    return out, pre
 
 
 def _key(m: Measure) -> str:
@@ -198,7 +209,7 @@ def unit_values(
 ) -> ir.Table:
     """`units` with, per metric, its per-unit value `<metric>` and (ratio) `<metric>__den`,
     (mean/proportion) `<metric>__pre` over the pre-period. Units without events get zeros."""
-    meas = _measures(metrics)
+    meas, with_pre = _measures(metrics)
     window, pre = ibis.interval(seconds=int(window_days * 86400)), ibis.interval(seconds=int(pre_days * 86400))
     u = units.select("user_id", "first_ts")
     ev = events.filter(events.user_id.notnull(), events.ts < ibis.literal(as_of_end(as_of)))
@@ -207,7 +218,7 @@ def unit_values(
     aggs = {}
     for k, m in meas.items():
         aggs[k] = _session_expr(j, m, j._post)
-        if m.value in ("exists", "count", "amount", "revenue"):
+        if k in with_pre and pre_days > 0:
             aggs[k + "__pre"] = _session_expr(j, m, ~j._post)
     per_session = j.group_by(["user_id", "_session"]).aggregate(**aggs)
     per_unit = per_session.group_by("user_id").aggregate(**{c: per_session[c].sum() for c in aggs})
@@ -233,6 +244,8 @@ def _metric_columns(t: ir.Table, metrics: Sequence[Metric]) -> list[ir.Value]:
 
 
 def _value(t: ir.Table, m: Measure, suffix: str) -> ir.NumericValue:
+    if _key(m) + suffix not in t.columns:  # no pre-period asked for
+        return ibis.literal(0.0)
     col = t[_key(m) + suffix]
     return (col > 0).cast("float64") if m.value == "exists" else col
 
