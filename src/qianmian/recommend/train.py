@@ -1,0 +1,179 @@
+"""Train a bundle of models from the store's events, as of an explicit cutoff.
+
+`train(store, as_of=...)` builds each distinct training matrix once in the engine
+(`qianmian.recommend.matrix`), fits every model of `DEFAULT_MODELS` (or the ones given), learns
+each blend's weights on a holdout window just before the cutoff (parts refitted on the events
+before the window, weights chosen by Recall@k on what shoppers touched in the window), and writes
+the bundle as the next version under `models_dir`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from qianmian.errors import InputError
+from qianmian.recommend.bundle import Bundle, ModelSpec, save_bundle
+from qianmian.recommend.ids import IdMap
+from qianmian.recommend.interactions import MatrixSpec
+from qianmian.recommend.matrix import cutoff_of, distinct_ids, item_categories, load_matrix
+from qianmian.recommend.models.blend import learn_weights
+from qianmian.recommend.persist import build
+from qianmian.store import Store
+
+Step = Callable[[str], None]
+
+BUY_ONLY = MatrixSpec(view=0.0, fav=0.0, cart=0.0, buy=1.0)
+
+DEFAULT_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec("popular", "popular", {"count": "users"}),
+    ModelSpec("trending", "popular", {"count": "weight"}, MatrixSpec(half_life_days=7.0)),
+    ModelSpec("covisit", "covisit", {"normalize": "cosine", "neighbours": 100}),
+    ModelSpec("cart", "covisit", {"normalize": "conditional", "neighbours": 100}, BUY_ONLY, rows="order"),
+    ModelSpec("ease", "ease", {"l2": 200.0}, MatrixSpec(half_life_days=120.0, aggregate="max")),
+    ModelSpec("rp3beta", "rp3beta", {"alpha": 1.0, "beta": 0.5}),
+    ModelSpec("als", "als", {"factors": 64, "regularization": 0.05, "alpha": 5.0}, MatrixSpec(transform="log1p")),
+    ModelSpec("home", "blend", parts=("ease", "rp3beta", "als"), weights=(1.0, 0.25, 0.5)),
+    ModelSpec("layer_history", "history", {}, MatrixSpec(half_life_days=1.0), level="category"),
+    ModelSpec("layer_covisit", "covisit", {"normalize": "conditional"}, MatrixSpec(half_life_days=2.0, transform="log1p"), level="category"),
+    ModelSpec("layer_trending", "popular", {"count": "weight"}, MatrixSpec(half_life_days=1.0), level="category"),
+    ModelSpec("layers", "blend", parts=("layer_history", "layer_covisit", "layer_trending"), weights=(1.5, 0.35, 0.1)),
+)
+"""The default model set; `home`, `similar`, `cart`, `layers` scenes read `home`, `covisit`,
+`cart`, `layers`; `popular`/`trending` serve cold starts and opted-out shoppers."""
+
+
+def train(
+    store: Store,
+    *,
+    as_of: dt.date | dt.datetime,
+    models_dir: Path | str,
+    models: Sequence[ModelSpec] = DEFAULT_MODELS,
+    holdout_days: float | None = 7.0,
+    random_state: int = 0,
+    on_step: Step | None = None,
+) -> Path:
+    """Fit `models` on events before `cutoff_of(as_of)`; returns the new version's directory."""
+    specs = _checked(models)
+    bundle = fit_bundle(store, as_of=as_of, specs=specs, on_step=on_step)
+    if holdout_days:
+        for spec in specs.values():
+            if spec.kind == "blend":
+                weights = learn_blend(store, spec, specs, bundle, as_of=as_of, holdout_days=holdout_days, random_state=random_state)
+                specs[spec.name] = ModelSpec(**{**spec.__dict__, "weights": tuple(weights)})
+                _step(on_step, f"blend {spec.name}")
+        bundle.specs = specs
+        bundle.models.update(_blends(specs, bundle.models))
+    return save_bundle(bundle, models_dir)
+
+
+def fit_bundle(store: Store, *, as_of: dt.date | dt.datetime, specs: dict[str, ModelSpec], on_step: Step | None = None) -> Bundle:
+    """Build the matrices and fit every base model (blends use their given weights)."""
+    users, items, categories = distinct_ids(store, as_of=as_of)
+    if not len(users) or not len(items):
+        raise InputError("events", f"some events with a user and an item before {cutoff_of(as_of)}", "none")
+    matrices: dict[str, sp.csr_matrix] = {}
+    fitted = {}
+    strongest = None
+    for spec in specs.values():
+        if spec.kind == "blend":
+            continue
+        x, strong = _matrix(store, spec, as_of, users, items, categories, matrices)
+        strongest = strong if strongest is None and spec.level == "item" and spec.rows == "user" else strongest
+        fitted[spec.name] = build(spec.kind, dict(spec.params)).fit(x)
+        _step(on_step, f"fit {spec.name}")
+    if strongest is None:
+        strongest = sp.csr_matrix((len(users), len(items)), dtype=np.float32)
+    fitted.update(_blends(specs, fitted))
+    item_cat = item_categories(store, items, categories, cutoff=cutoff_of(as_of))
+    return Bundle("", cutoff_of(as_of).isoformat(), users, items, categories, item_cat, matrices, strongest, dict(specs), fitted)
+
+
+def _matrix(store, spec, as_of, users, items, categories, cache) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    cols = items if spec.level == "item" else categories
+    if spec.rows == "order":
+        m, _ = load_matrix(store, as_of=as_of, spec=spec.matrix, level=spec.level, rows="order", col_ids=cols)
+        if m.values.nnz:
+            return m.values, None
+        spec = ModelSpec(spec.name, spec.kind, spec.params, spec.matrix, spec.level, "user")  # no orders: per shopper
+    key = spec.matrix_key()
+    m, strong = load_matrix(store, as_of=as_of, spec=spec.matrix, level=spec.level, row_ids=users, col_ids=cols)
+    cache.setdefault(key, m.values)
+    return m.values, strong
+
+
+def _blends(specs: dict[str, ModelSpec], fitted: dict) -> dict:
+    from qianmian.recommend.models.blend import BlendRecommender
+
+    return {
+        s.name: BlendRecommender(components=[fitted[p] for p in s.parts], weights=s.weights, normalize=s.params.get("normalize", "zscore"))
+        for s in specs.values() if s.kind == "blend"
+    }
+
+
+def learn_blend(
+    store: Store,
+    blend: ModelSpec,
+    specs: dict[str, ModelSpec],
+    bundle: Bundle,
+    *,
+    as_of: dt.date | dt.datetime,
+    holdout_days: float,
+    k: int = 20,
+    max_users: int = 2000,
+    random_state: int = 0,
+) -> list[float]:
+    """Blend weights learned on the window [cutoff − holdout_days, cutoff).
+
+    Parts are refitted on the events before the window; the target is what each shopper touched
+    in the window (item level: only items new to them, as `home` never repeats; category level:
+    repeats count). Falls back to the given weights when the window has no target.
+    """
+    cutoff = cutoff_of(as_of)
+    start = cutoff - dt.timedelta(days=holdout_days)
+    parts = [specs[p] for p in blend.parts]
+    level = parts[0].level
+    cols = bundle.items if level == "item" else bundle.categories
+    target, _ = load_matrix(store, as_of=cutoff, spec=MatrixSpec(), level=level, row_ids=bundle.users, col_ids=cols, since=start)
+    before = {p.name: _matrix(store, p, start, bundle.users, bundle.items, bundle.categories, {})[0] for p in parts}
+    seen = (next(iter(before.values())) > 0).astype(np.float32)
+    t = target.values.copy()
+    if level == "item":
+        t = t - t.multiply(seen)
+        t.eliminate_zeros()
+    users = _sample(np.flatnonzero((np.diff(t.indptr) > 0) & (np.diff(seen.indptr) > 0)), max_users, random_state)
+    if len(users) == 0:
+        return list(blend.weights)
+    scores = [build(p.kind, dict(p.params)).fit(before[p.name]).score(before[p.name][users], users) for p in parts]
+    tu = (t[users] > 0).astype(np.float32)
+    weights, _ = learn_weights(scores, tu, np.diff(tu.indptr), k=k, seen=seen[users] if level == "item" else None)
+    return weights
+
+
+def _sample(users: np.ndarray, n: int, random_state: int) -> np.ndarray:
+    if len(users) <= n:
+        return users
+    return np.sort(np.random.default_rng(random_state).choice(users, n, replace=False))
+
+
+def _checked(models: Sequence[ModelSpec]) -> dict[str, ModelSpec]:
+    specs = {m.name: m for m in models}
+    if len(specs) != len(models):
+        raise InputError("models", "distinct model names", [m.name for m in models])
+    for s in specs.values():
+        missing = [p for p in s.parts if p not in specs]
+        if s.kind == "blend" and (missing or not s.parts or len(s.weights) != len(s.parts)):
+            raise InputError(f"blend {s.name}", "parts that name other models, one weight each", {"missing": missing, "weights": s.weights})
+    return specs
+
+
+def _step(on_step: Step | None, label: str) -> None:
+    if on_step is not None:
+        on_step(label)
+
+
+__all__ = ["DEFAULT_MODELS", "IdMap", "ModelSpec", "train", "fit_bundle", "learn_blend"]
