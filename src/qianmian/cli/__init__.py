@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "qianmian.cli.keys",
     "qianmian.cli.report",
     "qianmian.cli.experiment",
+    "qianmian.cli.recommend",
 ]
 
 for _name in COMMAND_MODULES:

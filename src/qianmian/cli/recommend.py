@@ -1,0 +1,177 @@
+"""Recommendation commands: train, recommend, similar, evaluate."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from qianmian.cli.common import JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, progress, settings
+from qianmian.errors import InputError
+
+ModelsDirOption = typer.Option(None, "--models-dir", help="Where model versions live (default: <data_dir>/models)")
+
+
+def _models_dir(path: Path | None) -> Path:
+    return path or settings().data_dir / "models"
+
+
+def train(
+    as_of: str | None = typer.Option(None, "--as-of", help="Train only on events before this date (YYYY-MM-DD) or time"),
+    models: str | None = typer.Option(None, "--models", help="Comma-separated model names (default: all); blends bring their parts"),
+    holdout_days: float = typer.Option(7.0, "--holdout-days", help="Window before the cutoff on which blend weights are learned (0 = keep defaults)"),
+    models_dir: Path | None = ModelsDirOption,
+    store: str | None = StoreOption,
+    json: bool = JsonOption,
+) -> None:
+    """Fit the recommendation models on the store's events and save them as a new version."""
+    from qianmian.recommend.train import DEFAULT_MODELS, train as run_train
+
+    with errors_to_exit():
+        s = open_store(store)
+        cutoff = _cutoff(s, as_of)
+        specs = _select(DEFAULT_MODELS, models)
+        with progress(not json) as bar:
+            task = bar.add_task("training", total=len(specs) + sum(m.kind == "blend" for m in specs))
+            path = run_train(s, as_of=cutoff, models_dir=_models_dir(models_dir), models=specs, holdout_days=holdout_days or None,
+                             on_step=lambda label: bar.update(task, advance=1, description=label))
+    from qianmian.recommend.bundle import load_bundle
+
+    bundle = load_bundle(path)
+    out = {"version": bundle.version, "path": str(path), "cutoff": cutoff.isoformat(), "users": len(bundle.users), "items": len(bundle.items),
+           "categories": len(bundle.categories), "models": [m.name for m in specs],
+           "blends": {n: list(s_.weights) for n, s_ in bundle.specs.items() if s_.kind == "blend"}}
+    if json:
+        print_json(out)
+        return
+    console.print(f"trained {out['version']} at {path}: {out['users']:,} users × {out['items']:,} items, events before {out['cutoff']}")
+    print_table("blends (weights learned on the holdout window)", [{"blend": n, "parts": ", ".join(bundle.specs[n].parts), "weights": w} for n, w in out["blends"].items()])
+
+
+def _cutoff(store, as_of: str | None) -> dt.datetime:
+    """`--as-of DATE` means events before DATE; without it, all events (said out loud)."""
+    if as_of:
+        try:
+            return dt.datetime.fromisoformat(as_of)
+        except ValueError as exc:
+            raise InputError("--as-of", "a date YYYY-MM-DD or an ISO time", as_of) from exc
+    last = store.execute(store.table("events").ts.max())
+    if last is None:
+        raise InputError("events", "at least one event to train on", "an empty events table")
+    cutoff = (last + dt.timedelta(seconds=1)).to_pydatetime() if hasattr(last, "to_pydatetime") else last + dt.timedelta(seconds=1)
+    err_console.print(f"[yellow]no --as-of given: training on all events (through {last})[/yellow]")
+    return cutoff
+
+
+def _select(specs, names: str | None):
+    if not names:
+        return list(specs)
+    by_name = {m.name: m for m in specs}
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    unknown = sorted(wanted - set(by_name))
+    if unknown:
+        raise InputError("--models", f"names among {sorted(by_name)}", unknown)
+    wanted |= {"popular", "trending", "covisit"}  # every scene's fallback and reasons need them
+    for n in list(wanted):
+        wanted |= set(by_name[n].parts)
+    if "home" not in wanted:
+        raise InputError("--models", "a set including home (the main scene) or one of its parts and home", sorted(wanted))
+    return [m for m in specs if m.name in wanted]
+
+
+def recommend(
+    user: str | None = typer.Argument(None, help="The shopper's id"),
+    scene: str = typer.Option("home", "--scene", help="home, similar, cart, post_purchase, audience_top or layers"),
+    k: int = typer.Option(20, "--k", help="How many items"),
+    users: Path | None = typer.Option(None, "--users", help="File with one user id per line (prints one JSON line per user)"),
+    item: str | None = typer.Option(None, "--item", help="The item for similar / post_purchase"),
+    cart: str | None = typer.Option(None, "--cart", help="Comma-separated item ids in the cart"),
+    version: str | None = typer.Option(None, "--version", help="Model version (default: latest)"),
+    models_dir: Path | None = ModelsDirOption,
+    store: str | None = StoreOption,
+    json: bool = JsonOption,
+) -> None:
+    """Recommend items for one shopper, or for every shopper listed in --users."""
+    from qianmian.recommend.service import RecommendService
+
+    if (user is None) == (users is None):
+        raise typer.BadParameter("give either USER or --users FILE", param_hint="USER")
+    with errors_to_exit():
+        svc = RecommendService.load(_models_dir(models_dir), version=version, store=open_store(store))
+        basket = [c.strip() for c in cart.split(",") if c.strip()] if cart else None
+        if users is not None:
+            for uid in _read_users(users):
+                print_json(_answer(svc, uid, scene, k, item, basket))
+            return
+        out = _answer(svc, user, scene, k, item, basket)
+    if json:
+        print_json(out)
+        return
+    print_table(f"{scene} for {user}", [{"#": i + 1, **r} for i, r in enumerate(out["items"])])
+
+
+def _read_users(path: Path) -> list[str]:
+    if not path.is_file():
+        raise InputError("--users", "an existing file with one user id per line", str(path))
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _answer(svc, user: str, scene: str, k: int, item: str | None, cart: list[str] | None) -> dict:
+    recs = svc.recommend(user, scene, k, item_id=item, cart=cart)
+    return {"user_id": user, "items": [dataclasses.asdict(r) for r in recs]}
+
+
+def similar(
+    item: str = typer.Argument(..., help="The item's id"),
+    k: int = typer.Option(10, "--k"),
+    version: str | None = typer.Option(None, "--version"),
+    models_dir: Path | None = ModelsDirOption,
+    store: str | None = StoreOption,
+    json: bool = JsonOption,
+) -> None:
+    """Items similar to ITEM (the item page's rail)."""
+    from qianmian.recommend.service import RecommendService
+
+    with errors_to_exit():
+        svc = RecommendService.load(_models_dir(models_dir), version=version, store=open_store(store))
+        out = {"item_id": item, "items": [dataclasses.asdict(r) for r in svc.similar(item, k)]}
+    if json:
+        print_json(out)
+        return
+    print_table(f"similar to {item}", [{"#": i + 1, **r} for i, r in enumerate(out["items"])])
+
+
+def evaluate(
+    protocol: str = typer.Option(..., "--protocol", help="R1 (Online Retail II) or R2 (Taobao category layers)"),
+    data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared data folder"),
+    methods: str | None = typer.Option(None, "--methods", help="Comma-separated method names (default: all)"),
+    json: bool = JsonOption,
+) -> None:
+    """Compare our models with peer libraries on a protocol: tuned on validation, measured on test."""
+    from qianmian.recommend.evaluate.harness import run_protocol, steps, summary
+
+    chosen = [m.strip() for m in methods.split(",")] if methods else None
+    with errors_to_exit():
+        if protocol not in ("R1", "R2"):
+            raise InputError("--protocol", "R1 or R2", protocol)
+        with progress(not json) as bar:
+            task = bar.add_task(f"{protocol}: loading", total=steps(protocol, chosen))  # type: ignore[arg-type]
+            rows = run_protocol(protocol, data, methods=chosen, on_step=lambda label: bar.update(task, advance=1, description=label))  # type: ignore[arg-type]
+    if json:
+        print_json([r.to_dict() for r in rows])
+        return
+    print_table(f"{protocol}: test split, configs tuned on validation", [
+        {"method": r.method, "family": r.family, f"recall@{r.k}": r.recall, f"ndcg@{r.k}": r.ndcg, f"hitrate@{r.k}": r.hitrate,
+         "coverage": r.coverage, "train_s": r.train_s, "config": r.config} for r in rows])
+    if any(r.family == "peer" for r in rows) and any(r.family == "ours" for r in rows):
+        s = summary(rows)
+        console.print(f"best ours {s['best_ours']:.4f} / best peer {s['best_peer']:.4f} = {s['ratio']:.3f}×")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command()(recommend)
+    app.command()(similar)
+    app.command()(evaluate)
