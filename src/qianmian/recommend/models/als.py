@@ -44,17 +44,18 @@ class ALSRecommender(Recommender):
         self._model: Any = None
 
     def _implicit(self) -> Any:
-        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.als import AlternatingLeastSquares  # loads OpenBLAS before the limit below
 
-        return AlternatingLeastSquares(
-            factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-            iterations=self.iterations, random_state=self.random_state, num_threads=self.num_threads,
-        )
+        with threadpool_limits(1, "blas"):  # implicit parallelizes itself; nested BLAS threads only slow it
+            return AlternatingLeastSquares(
+                factors=self.factors, regularization=self.regularization, alpha=self.alpha,
+                iterations=self.iterations, random_state=self.random_state, num_threads=self.num_threads,
+            )
 
     def fit(self, user_items: sp.csr_matrix) -> Self:
         x = as_csr(user_items)
         self._model = self._implicit()
-        with threadpool_limits(1, "blas"):  # implicit parallelizes itself; nested BLAS threads only slow it
+        with threadpool_limits(1, "blas"):
             self._model.fit(x, show_progress=False)
         self.user_factors = np.asarray(self._model.user_factors, np.float32)
         self.item_factors = np.asarray(self._model.item_factors, np.float32)
