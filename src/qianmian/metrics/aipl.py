@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -92,43 +93,83 @@ def aipl_stages(
 
     >>> aipl_stages(store.table("events"), as_of="2017-12-03")   # doctest: +SKIP
     """
-    end = end_of(as_of)
-    ev = scoped(events, brand=brand, category=category)
-    start = end - dt.timedelta(days=rules.longest_window())
-    ev = ev.filter(
-        ev.user_id.notnull(), ev.ts >= ibis.literal(start), ev.ts < ibis.literal(end),
-        ev.behavior.isin(rules.behaviors()),
-    )
-    metrics = _rule_metrics(ev, rules, end)
-    per_user = ev.group_by("user_id").aggregate(**metrics)
-    stage = ibis.cases(
-        *[(_held(per_user, s, rules.by_stage()[s]), s) for s in reversed(STAGES)], else_=ibis.null().cast("string")
-    )
-    out = per_user.select("user_id", stage=stage)
+    t = stage_table(events, ends=[end_of(as_of)], rules=rules, brand=brand, category=category)
+    out = t.select("user_id", stage=t.stage_0)
     return out.filter(out.stage.notnull())
 
 
-def _rule_metrics(ev: ir.Table, rules: AIPLRules, end: dt.datetime) -> dict[str, ir.Scalar]:
-    """One conditional aggregate per rule and measure (count, distinct days, amount)."""
-    out: dict[str, ir.Scalar] = {}
+def stage_table(
+    events: ir.Table,
+    *,
+    ends: Sequence[dt.datetime],
+    rules: AIPLRules = AIPLRules(),
+    brand: str | None = None,
+    category: str | None = None,
+) -> ir.Table:
+    """Per consumer with events in range: `user_id, stage_0, stage_1, …`, the stage held at each
+    exclusive end instant in `ends` (NULL when none), all from one pass over the events."""
+    ev = scoped(events, brand=brand, category=category)
+    lo, hi = min(ends) - dt.timedelta(days=rules.longest_window()), max(ends)
+    # No behaviour filter here: every aggregate filters its own behaviours, and an IN list on the
+    # big scan costs more than it saves; consumers with no matching event get no stage.
+    ev = ev.filter(ev.user_id.notnull(), ev.ts >= ibis.literal(lo), ev.ts < ibis.literal(hi))
+    metrics: dict[str, ir.Scalar] = {}
+    for k, end in enumerate(ends):
+        metrics |= _rule_metrics(ev, rules, end, bounded=end < hi, suffix=f"_{k}")
+    per_user = ev.group_by("user_id").aggregate(**metrics)
+    none = ibis.null().cast("string")
+    return per_user.select(
+        "user_id",
+        **{
+            f"stage_{k}": ibis.cases(
+                *[(_held(per_user, rules, s, f"_{k}"), s) for s in reversed(STAGES)], else_=none
+            )
+            for k in range(len(ends))
+        },
+    )
+
+
+def _count_names(rules: AIPLRules) -> dict[tuple[str, int], str]:
+    """Rules counting the same behaviours over the same window share one count (P and L both count buys)."""
+    names: dict[tuple[str, int], str] = {}
+    signatures: dict[tuple, str] = {}
     for stage, stage_rules in rules.by_stage().items():
         for j, r in enumerate(stage_rules):
-            cond = ev.behavior.isin(list(r.behaviors)) & (ev.ts >= ibis.literal(end - dt.timedelta(days=r.window_days)))
-            out[f"n_{stage}{j}"] = ev.count(where=cond)
+            names[(stage, j)] = signatures.setdefault((r.behaviors, r.window_days), f"c{len(signatures)}")
+    return names
+
+
+def _rule_metrics(ev: ir.Table, rules: AIPLRules, end: dt.datetime, *, bounded: bool, suffix: str) -> dict[str, ir.Scalar]:
+    """One conditional aggregate per rule and measure (count, distinct days, amount) for one end."""
+    out: dict[str, ir.Scalar] = {}
+    names = _count_names(rules)
+    longest = rules.longest_window()
+    for stage, stage_rules in rules.by_stage().items():
+        for j, r in enumerate(stage_rules):
+            cond = ev.behavior.isin(list(r.behaviors))
+            if bounded or r.window_days < longest:  # else the pass's own filter already bounds it
+                cond &= ev.ts >= ibis.literal(end - dt.timedelta(days=r.window_days))
+            if bounded:
+                cond &= ev.ts < ibis.literal(end)
+            out[f"n_{names[(stage, j)]}{suffix}"] = ev.count(where=cond)
             if r.min_days > 1:
-                out[f"d_{stage}{j}"] = ev.ts.date().nunique(where=cond)
+                out[f"d_{stage}{j}{suffix}"] = ev.ts.date().nunique(where=cond)
             if r.min_amount > 0:
-                out[f"m_{stage}{j}"] = ev.amount.sum(where=cond).fill_null(0.0)
+                out[f"m_{stage}{j}{suffix}"] = ev.amount.sum(where=cond).fill_null(0.0)
     return out
 
 
-def _held(t: ir.Table, stage: str, stage_rules: tuple[StageRule, ...]) -> ir.BooleanValue:
+def _held(t: ir.Table, rules: AIPLRules, stage: str, suffix: str) -> ir.BooleanValue:
     """The stage holds when any of its rules holds."""
-    return functools.reduce(operator.or_, [_rule_holds(t, f"{stage}{j}", r) for j, r in enumerate(stage_rules)])
+    names = _count_names(rules)
+    return functools.reduce(operator.or_, [
+        _rule_holds(t, f"n_{names[(stage, j)]}{suffix}", f"{stage}{j}{suffix}", r)
+        for j, r in enumerate(rules.by_stage()[stage])
+    ])
 
 
-def _rule_holds(t: ir.Table, key: str, r: StageRule) -> ir.BooleanValue:
-    ok = t[f"n_{key}"] >= r.min_events
+def _rule_holds(t: ir.Table, count: str, key: str, r: StageRule) -> ir.BooleanValue:
+    ok = t[count] >= r.min_events
     if r.min_days > 1:
         ok &= t[f"d_{key}"] >= r.min_days
     if r.min_amount > 0:

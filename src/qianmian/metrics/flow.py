@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass
 
 import ibis.expr.types as ir
 
-from qianmian.metrics.aipl import STAGES, AIPLRules, aipl_stages
-from qianmian.metrics.common import DateLike, as_of_label, ratio
+from qianmian.errors import InputError
+
+from qianmian.metrics.aipl import STAGES, AIPLRules, stage_table
+from qianmian.metrics.common import DateLike, as_of_label, end_of, ratio
 from qianmian.store import Store
 
 NONE = "none"
@@ -31,15 +33,15 @@ def aipl_transitions(
     brand: str | None = None,
     category: str | None = None,
 ) -> ir.Table:
-    """Per consumer: `user_id, from_stage, to_stage` ("none" when no stage held on that date)."""
-    before = aipl_stages(events, as_of=start, rules=rules, brand=brand, category=category)
-    after = aipl_stages(events, as_of=end, rules=rules, brand=brand, category=category)
-    j = before.outer_join(after, before.user_id == after.user_id)
-    return j.select(
-        user_id=j.user_id.fill_null(j.user_id_right),
-        from_stage=j.stage.fill_null(NONE),
-        to_stage=j.stage_right.fill_null(NONE),
-    )
+    """Per consumer: `user_id, from_stage, to_stage` ("none" when no stage held on that date).
+
+    Both dates' stages come from one pass over the events (`stage_table`).
+    """
+    if end_of(start) >= end_of(end):
+        raise InputError("start", f"a date before end ({as_of_label(end)})", as_of_label(start))
+    t = stage_table(events, ends=[end_of(start), end_of(end)], rules=rules, brand=brand, category=category)
+    t = t.filter(t.stage_0.notnull() | t.stage_1.notnull())
+    return t.select("user_id", from_stage=t.stage_0.fill_null(NONE), to_stage=t.stage_1.fill_null(NONE))
 
 
 def aipl_flow(

@@ -3,6 +3,7 @@
 Funnel: for steps S1 → S2 → … (each a set of behaviours, default view → cart/fav → buy),
 
     users(k) = |{u : u did a behaviour of every step S1..Sk in the period (and group)}|
+    (order within the period is not required: a consumer who carted then viewed counts at step 2)
     step_rate(k) = users(k) / users(k-1),   overall_rate(k) = users(k) / users(1)
 
 Rates over a period (per group):
@@ -68,14 +69,18 @@ def funnel(
     """Columns `group, step_1 … step_n`: consumers who did every step up to k in the period."""
     steps = _check_steps(steps)
     ev = scoped(events, brand=brand, category=category)
-    ev = ev.filter(ev.user_id.notnull(), in_period(ev, period), ev.behavior.isin(sorted({b for s in steps for b in s})))
-    ev = _with_group(ev, by)
+    # No behaviour filter: each flag tests its own behaviours (an IN list on the scan costs more).
+    ev = ev.filter(ev.user_id.notnull(), in_period(ev, period))
+    keys = [] if by is None else [GROUP]  # no constant key in the big group-by when ungrouped
+    ev = ev if by is None else _with_group(ev, by)
     did = {f"did_{k}": ev.behavior.isin(s).any() for k, s in enumerate(steps, 1)}
-    per_user = ev.group_by([GROUP, "user_id"]).aggregate(**did)
+    per_user = ev.group_by([*keys, "user_id"]).aggregate(**did)
     reached = {
         f"step_{k}": functools.reduce(operator.and_, [per_user[f"did_{j}"] for j in range(1, k + 1)]).cast("int64").sum()
         for k in range(1, len(steps) + 1)
     }
+    if not keys:
+        return per_user.aggregate(**reached).select(ibis.literal("all").name(GROUP), *reached)
     return per_user.group_by(GROUP).aggregate(**reached).order_by(GROUP)
 
 
