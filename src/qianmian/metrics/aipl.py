@@ -115,7 +115,7 @@ def stage_table(
     ev = ev.filter(ev.user_id.notnull(), ev.ts >= ibis.literal(lo), ev.ts < ibis.literal(hi))
     metrics: dict[str, ir.Scalar] = {}
     for k, end in enumerate(ends):
-        metrics |= _rule_metrics(ev, rules, end, bounded=end < hi, suffix=f"_{k}")
+        metrics |= _rule_metrics(ev, rules, end, lo=lo, bounded=end < hi, suffix=f"_{k}")
     per_user = ev.group_by("user_id").aggregate(**metrics)
     none = ibis.null().cast("string")
     return per_user.select(
@@ -139,16 +139,18 @@ def _count_names(rules: AIPLRules) -> dict[tuple[str, int], str]:
     return names
 
 
-def _rule_metrics(ev: ir.Table, rules: AIPLRules, end: dt.datetime, *, bounded: bool, suffix: str) -> dict[str, ir.Scalar]:
+def _rule_metrics(
+    ev: ir.Table, rules: AIPLRules, end: dt.datetime, *, lo: dt.datetime, bounded: bool, suffix: str
+) -> dict[str, ir.Scalar]:
     """One conditional aggregate per rule and measure (count, distinct days, amount) for one end."""
     out: dict[str, ir.Scalar] = {}
     names = _count_names(rules)
-    longest = rules.longest_window()
     for stage, stage_rules in rules.by_stage().items():
         for j, r in enumerate(stage_rules):
             cond = ev.behavior.isin(list(r.behaviors))
-            if bounded or r.window_days < longest:  # else the pass's own filter already bounds it
-                cond &= ev.ts >= ibis.literal(end - dt.timedelta(days=r.window_days))
+            start = end - dt.timedelta(days=r.window_days)
+            if start > lo:  # else the pass's own filter (ts >= lo) already bounds it
+                cond &= ev.ts >= ibis.literal(start)
             if bounded:
                 cond &= ev.ts < ibis.literal(end)
             out[f"n_{names[(stage, j)]}{suffix}"] = ev.count(where=cond)
