@@ -25,6 +25,7 @@ from qianmian.ingest.mapping import Mapping, load_mapping
 from qianmian.ingest.transform import checked, is_utc, json_columns, source_types, to_local
 from qianmian.store import Store, schema
 from qianmian.store import staging
+from qianmian.store.recovery import BATCH_PREFIX
 
 Progress = Callable[[str, int], None]
 
@@ -67,7 +68,7 @@ def ingest_file(
     m = mapping if isinstance(mapping, Mapping) else load_mapping(None if mapping else layout, mapping)
     report = progress or (lambda step, n: None)
     engine = store.con if store.engine == "duckdb" else ibis.duckdb.connect()
-    ingest_id = uuid.uuid4().hex[:16]
+    ingest_id = BATCH_PREFIX + uuid.uuid4().hex[:16]
     report("reading", 0)
     checks, rejects = _scan_and_check(engine, p, m, ingest_id)
     rows = int(engine.execute(checks.count()))
@@ -84,15 +85,15 @@ def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, ingest_id: st
     if fmt == "csv" and not names:
         raise InputError("mapping columns", "column names for a file without a header", names)
     canon = _canonical_names(names, m)
-    raw, rejects_table = staging.scan(engine, p, fmt=fmt, columns=source_types(m, canon) if fmt == "csv" else {},
+    raw, view, rejects_table = staging.scan(engine, p, fmt=fmt, columns=source_types(m, canon) if fmt == "csv" else {},
                                       header=m.header, delimiter=m.delimiter)
     pre = None
     if "_line" in raw.columns:
         raw, pre = json_columns(raw, m.source_columns())
     _require_columns(raw, m)
-    name = f"_qm_checked_{ingest_id}"
+    name = f"_qm_checked_{ingest_id.replace('-', '_')}"
     engine.create_table(name, checked(raw, m, source=ingest_id, pre_reason=pre), temp=True)
-    engine.drop_view(raw.get_name(), force=True) if fmt != "jsonl" else None
+    engine.drop_view(view, force=True)
     return engine.table(name), staging.rejects(engine.con, rejects_table)
 
 
@@ -129,7 +130,7 @@ def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.Da
         events = engine.to_pyarrow(events)
         users = engine.to_pyarrow(users) if users is not None else None
     started = dt.datetime.now()
-    with store.transaction():
+    with store.transaction():  # the ingests row is written last: it is the batch's commit record
         loaded = store.append("events", events)
         store.append("quarantine", bad)
         if users is not None:

@@ -295,7 +295,9 @@ def raw_line(raw: ibis.Table, m: Mapping) -> ibis.Value:
 def json_columns(lines: ibis.Table, columns: set[str]) -> tuple[ibis.Table, ibis.Value]:
     """Columns extracted from a JSON Lines table (`_line`), and the reason for lines that are not JSON."""
     path = {c: '$."' + c.replace('"', "") + '"' for c in columns}
-    t = lines.mutate(**{c: json_extract_string(lines["_line"], p) for c, p in path.items()})
-    bad = ~json_valid(t["_line"]) | ~t["_line"].strip().startswith("{")
+    line = lines["_line"]
+    ok = json_valid(line) & line.strip().startswith("{")
+    t = lines.mutate(**{c: ibis.ifelse(ok, json_extract_string(line, p), NULL_TEXT) for c, p in path.items()})
+    bad = ~ok
     reason = ibis.ifelse(bad, ibis.literal('line: expected a JSON object, received "') + t["_line"].left(200) + '"', NULL_TEXT)
     return t, reason

@@ -160,10 +160,12 @@ def connect(url: Any = "duckdb:///var/qianmian.duckdb", *, migrate: bool = True,
     0
     """
     from qianmian.store.migrations import migrate as run_migrations
+    from qianmian.store.recovery import recover
 
     store = _open(url, spark_warehouse)
     if migrate:
         run_migrations(store)
+        recover(store)
     return store
 
 
@@ -182,13 +184,16 @@ def _open(url: Any, spark_warehouse: str | Path | None) -> Store:
 def _open_duckdb(url: str) -> Store:
     path = url[len("duckdb://"):]
     if path in ("", "/", "/:memory:"):
-        return Store(ibis.duckdb.connect(), "duckdb", url)
+        con = ibis.duckdb.connect()
+        con.con.execute("SET enable_progress_bar = false")
+        return Store(con, "duckdb", url)
     file = Path(path[1:] if path.startswith("/") else path)
     file.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = ibis.duckdb.connect(str(file))
     except Exception as exc:
         raise StoreError(f"store url {url!r}: could not open DuckDB file {str(file)!r} ({exc})") from exc
+    con.con.execute("SET enable_progress_bar = false")  # it would write to stdout, which --json owns
     return Store(con, "duckdb", url)
 
 

@@ -42,26 +42,28 @@ def header_columns(path: Path, delimiter: str) -> list[str]:
     return [c.strip().lstrip("\ufeff") for c in row]
 
 
-def scan(engine, path: Path, *, fmt: Format, columns: dict[str, str], header: bool, delimiter: str = ",") -> tuple[object, str | None]:
+def scan(engine, path: Path, *, fmt: Format, columns: dict[str, str], header: bool, delimiter: str = ",") -> tuple[object, str, str | None]:
     """Register `path` as an Ibis table scanned lazily, typed by `columns` (name -> DuckDB type).
 
     Records the parser rejects (broken quoting, wrong column count, a value that does not fit its
     type) are collected in a rejects table when the scan runs; `rejects(...)` reads them afterwards.
-    Returns (table, rejects table name or None). Options travel escaped by Ibis, never spliced.
+    Returns (table, name of the registered view, rejects table name or None). Options travel
+    escaped by Ibis, never spliced into SQL text.
     """
     n = next(_ids)
+    view = f"_qm_scan_{n}"
     if fmt == "parquet":
-        t = engine.read_parquet(str(path), table_name=f"_qm_scan_{n}")
-        return t.select(*[t[c].cast("string").name(c) for c in t.columns]), None
+        t = engine.read_parquet(str(path), table_name=view)
+        return t.select(*[t[c].cast("string").name(c) for c in t.columns]), view, None
     rejects = f"_qm_rejects_{n}"
     options = dict(
-        table_name=f"_qm_scan_{n}", columns=columns, header=header, delim=delimiter, quote='"', escape='"',
+        table_name=view, columns=columns, header=header, delim=delimiter, quote='"', escape='"',
         strict_mode=True, store_rejects=True, rejects_table=rejects, rejects_scan=f"_qm_rscan_{n}",
         max_line_size=1048576, auto_detect=False,
     )
     if fmt == "jsonl":
         options.update(columns={LINE: "VARCHAR"}, header=False, delim="\x1e", quote="", escape="")
-    return engine.read_csv(str(path), **options), rejects
+    return engine.read_csv(str(path), **options), view, rejects
 
 
 def rejects(con: duckdb.DuckDBPyConnection, table: str | None) -> pd.DataFrame:

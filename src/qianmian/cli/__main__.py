@@ -1,0 +1,3 @@
+from qianmian.cli import main
+
+main()
