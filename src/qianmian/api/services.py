@@ -122,7 +122,12 @@ class Services:
         self.locked(self.store.append, "quarantine", frame)
 
     def start(self) -> None:
-        """Replay the log, build every cache, start the refresh timer (before serving)."""
+        """Replay the log, build every cache, start the refresh timer (before serving).
+
+        Idempotent: a second lifespan start-up (some test harnesses run one) changes nothing.
+        """
+        if self.log.started:
+            return
         self.locked(keystore.ensure, self.store)
         self.keyring.refresh()
         replayed = self.log.start()
@@ -147,6 +152,8 @@ class Services:
         self.storefront.refresh()
 
     def stop(self) -> None:
+        if not self.log.started:
+            return
         self._stop.set()
         self.log.stop()
         if self.owns_store:

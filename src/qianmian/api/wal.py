@@ -123,6 +123,8 @@ class WriteAheadLog:
     # -- start-up ------------------------------------------------------------------------------
     def open(self) -> list[Record]:
         """Create the directory, return the records not yet checkpointed, start the appender."""
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError(f"write-ahead log {self.directory} is already open")
         self.directory.mkdir(parents=True, exist_ok=True)
         pending = list(self.pending())
         existing = _segments(self.directory)

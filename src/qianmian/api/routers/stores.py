@@ -21,7 +21,6 @@ def nearest(
     k: int = Query(3, ge=1, le=100),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
-    expr = nearest_stores(svc.store.table("stores"), lat=lat, lon=lon, k=k)
-    frame = svc.locked(svc.store.execute, expr)
+    frame = svc.locked(lambda: svc.store.execute(nearest_stores(svc.store.table("stores"), lat=lat, lon=lon, k=k)))
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     return {"lat": lat, "lon": lon, "stores": rows}
