@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qianmian.errors import InputError
 from qianmian.metrics.aipl import AIPLRules, StageRule, aipl_report, aipl_stages
@@ -83,3 +86,29 @@ def test_flow_counts_moves_and_churn(tiny):
 def test_stage_rules_are_checked(kwargs):
     with pytest.raises(InputError):
         StageRule(**kwargs)
+
+
+behaviors = st.sampled_from(["view", "cart", "buy", "review", "return"])
+events = st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), behaviors, st.integers(0, 60 * 24 * 40)), max_size=25)
+
+
+@settings(max_examples=15, deadline=None)
+@given(rows=events, gap=st.integers(1, 35))
+def test_one_pass_flow_equals_two_separate_snapshots(rows, gap):
+    from qianmian.metrics.flow import aipl_transitions
+    from qianmian.store import connect
+
+    store = connect("duckdb://")
+    t0 = dt.datetime(2024, 1, 1)
+    frame = events_frame([(u, b, t0 + dt.timedelta(minutes=m)) for u, b, m in rows]) if rows else None
+    if frame is not None:
+        store.append("events", frame)
+    rules = AIPLRules(awareness=(StageRule(("view",), 7),), interest=(StageRule(("cart",), 3),),
+                      purchase=(StageRule(("buy",), 20),), loyalty=(StageRule(("buy",), 20, min_days=2),))
+    start, end = dt.date(2024, 1, 10), dt.date(2024, 1, 10) + dt.timedelta(days=gap)
+    ev = store.table("events")
+    got = store.execute(aipl_transitions(ev, start=start, end=end, rules=rules))
+    a = store.execute(aipl_stages(ev, as_of=start, rules=rules)).set_index("user_id").stage
+    b = store.execute(aipl_stages(ev, as_of=end, rules=rules)).set_index("user_id").stage
+    both = pd.concat([a.rename("from_stage"), b.rename("to_stage")], axis=1).fillna("none")
+    assert dict(zip(got.user_id, zip(got.from_stage, got.to_stage))) == dict(zip(both.index, zip(both.from_stage, both.to_stage)))
