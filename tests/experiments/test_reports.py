@@ -92,3 +92,17 @@ def test_registry_rules(duck):
     assert reg.get("c").layer_range == (0.5, 1.0)
     with pytest.raises(NotFoundError):
         reg.get("nope")
+
+
+def test_behaviour_filter_metrics_and_module(duck, tmp_path):
+    load(duck, tmp_path, n=600, seed=5)
+    ExperimentRegistry(duck).create(Experiment("mods", EXPERIMENT.variants, metrics=("exists:click@hero", "count:cart")))
+    rep = experiment_report(duck, EXPERIMENT.name, as_of=AS_OF, cuped=False,
+                            metrics=["click_through", "exists:click@hero", "exists:click@other", "count:cart"])
+    mean = {(r.metric, r.variant): r.mean for r in rep.results}
+    for v in ("test", "control"):
+        assert mean[("exists:click@hero", v)] == mean[("click_through", v)] > 0
+        assert mean[("exists:click@other", v)] == 0.0
+        assert mean[("count:cart", v)] > 0
+    other = next(r for r in rep.results if r.metric == "exists:click@other" and r.comparison is not None)
+    assert other.comparison.error == "ZERO_CONTROL_MEAN"  # one bad metric does not blank the report

@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.datatypes as dtypes
 import pandas as pd
 
-from qianmian.errors import ConflictError, InputError, NotFoundError
+from qianmian.errors import ConflictError, NotFoundError
 from qianmian.experiments.assignment import Experiment, Variant, overlapping
 from qianmian.store import Store
 
@@ -111,13 +111,13 @@ class ExperimentRegistry:
             raise ConflictError(
                 f"experiment {experiment.name!r}: layer {experiment.layer!r} range {experiment.layer_range} overlaps {clash}"
             )
-        if any(m not in _known_metrics() for m in experiment.metrics):
-            raise InputError("metrics", f"names from {sorted(_known_metrics())}", list(experiment.metrics))
+        _check_metrics(experiment.metrics)
         self.store.append(TABLE, pd.DataFrame([to_row(experiment)]), dedupe=False)
         return experiment
 
 
-def _known_metrics() -> set[str]:
-    from qianmian.experiments.metrics import BUILTIN
+def _check_metrics(names: tuple[str, ...]) -> None:
+    """Every metric name must parse (a built-in or a behaviour filter); raises `InputError`."""
+    from qianmian.experiments.metrics import resolve
 
-    return set(BUILTIN)
+    resolve(names)
