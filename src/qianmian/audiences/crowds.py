@@ -102,19 +102,14 @@ class CrowdResult:
     micro_groups: int
     crowds: list[Crowd]
     categories: list[str]
+    crowd_tgi: list[list[float]]
     group_keys: list[str] = field(repr=False)
     group_crowd: list[int] = field(repr=False)
     tgi: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        keep = ("as_of", "k", "quality", "quality_by_k", "consumers", "unclustered", "micro_groups")
+        keep = ("as_of", "k", "quality", "quality_by_k", "consumers", "unclustered", "micro_groups", "categories", "crowd_tgi")
         return {**{f: getattr(self, f) for f in keep}, "crowds": [asdict(c) for c in self.crowds]}
-
-    def crowd_tgi(self) -> pd.DataFrame:
-        """Crowd × category TGI of each crowd's top categories (for charts)."""
-        cats = list(dict.fromkeys(c["category"] for crowd in self.crowds for c in crowd.top_categories))
-        data = {c.name: {t["category"]: t["tgi"] for t in c.top_categories} for c in self.crowds}
-        return pd.DataFrame(data).T.reindex(columns=cats)
 
 
 def crowds(
@@ -134,11 +129,14 @@ def crowds(
     tgi = _tgi(counts, totals, prior=spec.prior)
     labels, quality, by_k = _cluster(tgi, kept["size"].to_numpy(float), k, spec)
     profiles = _profiles(kept, counts, totals, labels, cats, spec)
+    per_crowd = np.stack([counts[labels == c].sum(axis=0) for c in range(1, labels.max() + 1)])
+    crowd_totals = np.array([totals[labels == c].sum() for c in range(1, labels.max() + 1)])
+    crowd_tgi = np.round(_tgi(per_crowd, crowd_totals, reference=(counts, totals)), 1).tolist()
     n = int(kept["size"].sum())
     return CrowdResult(
         as_of=str(to_date(as_of)), k=int(labels.max()), quality=quality, quality_by_k=by_k, consumers=n,
         unclustered=int(groups["size"].sum()) - n, micro_groups=len(kept), crowds=profiles, categories=cats,
-        group_keys=kept.key.tolist(), group_crowd=labels.tolist(), tgi=tgi,
+        crowd_tgi=crowd_tgi, group_keys=kept.key.tolist(), group_crowd=labels.tolist(), tgi=tgi,
     )
 
 
