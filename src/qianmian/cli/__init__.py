@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "qianmian.cli.report",
     "qianmian.cli.experiment",
     "qianmian.cli.recommend",
+    "qianmian.cli.audience",
 ]
 
 for _name in COMMAND_MODULES:
