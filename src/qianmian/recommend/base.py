@@ -45,7 +45,8 @@ def as_csr(user_items: sp.spmatrix | sp.sparray, n_items: int | None = None) -> 
 def topk(scores: np.ndarray, k: int) -> TopK:
     """The `k` best columns of each row, best first; -inf entries are never returned.
 
-    Uses `argpartition` (O(n_items)) then sorts only the k survivors; ties break by item number.
+    Uses `argpartition` (O(n_items)) then sorts only the k survivors, ties by item number. Which
+    of several items tied exactly at the cut-off survives is up to `argpartition` (deterministic).
     """
     scores = np.atleast_2d(np.asarray(scores, dtype=np.float32))
     n_users, n_items = scores.shape
