@@ -63,10 +63,19 @@ def test_every_report_prints_one_json_document(cli_store):
     assert out["funnel"]["by"] == "day" and out["rfm"]["total"] == 3
 
 
-def test_charts_png_and_html(store, tmp_path):
-    store.append("events", events_frame(ROWS, COLUMNS))
-    if store.engine != "duckdb":
-        pytest.skip("charts do not depend on the engine")
+@pytest.fixture
+def duck(tmp_path):
+    """A DuckDB store for checks that do not depend on the engine."""
+    from qianmian.store import connect
+
+    s = connect(f"duckdb:///{tmp_path / 'cli.duckdb'}")
+    s.append("events", events_frame(ROWS, COLUMNS))
+    yield s
+    s.close()
+
+
+def test_charts_png_and_html(duck, tmp_path):
+    store = duck
     for name, suffix in [("aipl", "png"), ("flow", "html"), ("grow", "png"), ("tgi", "html"), ("funnel", "png")]:
         path = tmp_path / f"{name}.{suffix}"
         _json(store.url, name, "--chart", str(path))
@@ -76,8 +85,6 @@ def test_charts_png_and_html(store, tmp_path):
             assert "<svg" in text and "http://" not in text.split("<svg", 1)[0]
 
 
-def test_bad_input_exits_with_a_message(store):
-    if store.engine != "duckdb":
-        pytest.skip("argument checks do not depend on the engine")
-    result = CliRunner().invoke(app, ["report", "aipl", "--as-of", "yesterday", "--store", store.url])
+def test_bad_input_exits_with_a_message(duck):
+    result = CliRunner().invoke(app, ["report", "aipl", "--as-of", "yesterday", "--store", duck.url])
     assert result.exit_code == 2 and "as_of" in result.output
