@@ -238,7 +238,8 @@ def _metric_columns(t: ir.Table, metrics: Sequence[Metric]) -> list[ir.Value]:
         pre = _value(t, m.numerator, "__pre")
         if m.cap_percentile is not None:
             num = ibis.least(num, num.quantile(m.cap_percentile).as_scalar())
-            pre = ibis.least(pre, pre.quantile(m.cap_percentile).as_scalar())
+            if isinstance(pre, ir.Column):  # a literal 0 when no pre-period was asked for
+                pre = ibis.least(pre, pre.quantile(m.cap_percentile).as_scalar())
         cols += [num.name(m.name), pre.name(m.name + "__pre")]
     return cols
 
