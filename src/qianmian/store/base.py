@@ -71,8 +71,21 @@ class Store:
         if keys:
             batch = self._first_per_key(batch, keys).anti_join(target.select(*keys), keys)
         before = self.count(name)
-        self.con.insert(name, batch)
+        with self._unordered():
+            self.con.insert(name, batch)
         return self.count(name) - before
+
+    @contextlib.contextmanager
+    def _unordered(self) -> Iterator[None]:
+        """Let DuckDB write appended rows in any order (parallel); tables have no row order anyway."""
+        if self.engine != "duckdb":
+            yield
+            return
+        self.con.con.execute("SET preserve_insertion_order = false")
+        try:
+            yield
+        finally:
+            self.con.con.execute("SET preserve_insertion_order = true")
 
     def _first_per_key(self, batch: ibis.Table, keys: list[str]) -> ibis.Table:
         """`batch` with one row per key; the costly DISTINCT ON runs only on keys that repeat."""

@@ -1,0 +1,69 @@
+"""Ingestion and generation throughput, measured against their floors in one run.
+
+- `qianmian ingest` (validation, ids, dedupe, quarantine, one transaction) vs DuckDB's bare
+  `read_csv` into a table on the same file (the floor). Target: ours >= 50% of the floor's rows/s.
+- `qianmian generate`: target >= 1M events/s.
+
+The data is synthetic (the project's generator, calibrated on the Taobao slice).
+Usage: python benchmarks/ingest.py [--events 10000000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from qianmian.ingest import ingest_file
+from qianmian.ingest.generate import GeneratorConfig, write_events
+from qianmian.store import connect
+
+
+def floor(path: Path, db: Path) -> float:
+    con = duckdb.connect(str(db))
+    con.execute("SET enable_progress_bar = false")
+    started = time.perf_counter()
+    con.execute("CREATE TABLE floor AS SELECT * FROM read_csv(?, header = false)", [str(path)])
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds
+
+
+def ours(path: Path, db: Path) -> tuple[float, int]:
+    store = connect(f"duckdb:///{db}")
+    started = time.perf_counter()
+    result = ingest_file(store, path, layout="taobao")
+    seconds = time.perf_counter() - started
+    store.close()
+    assert result.read == result.loaded + result.duplicates + result.quarantined
+    return seconds, result.read
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--workdir", type=Path, default=None)
+    args = ap.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="qm-bench-ingest-"))
+    work.mkdir(parents=True, exist_ok=True)
+    csv = work / "events.csv"
+    gen = write_events(csv, GeneratorConfig(events=args.events, seed=0))
+    print(f"generated {args.events:,} synthetic events in {gen['seconds']:.2f}s ({gen['events_per_s']:,.0f}/s)")
+    f_s = floor(csv, work / "floor.duckdb")
+    o_s, rows = ours(csv, work / "ours.duckdb")
+    ratio = (rows / o_s) / (rows / f_s)
+    print(f"floor  DuckDB read_csv → table : {f_s:7.2f}s  {rows / f_s:12,.0f} rows/s")
+    print(f"ours   qianmian ingest          : {o_s:7.2f}s  {rows / o_s:12,.0f} rows/s  ({ratio:.0%} of the floor)")
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"RESULT ingest throughput vs DuckDB read_csv: {ratio:.2f}x (target >= 0.50x) {'PASS' if ratio >= 0.5 else 'FAIL'}")
+    eps = gen["events_per_s"]
+    print(f"RESULT generate events/s: {eps:,.0f} (target >= 1,000,000) {'PASS' if eps >= 1_000_000 else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
