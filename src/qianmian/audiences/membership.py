@@ -19,10 +19,12 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from qianmian.audiences.rules import Sources, check, compile_flags
+from qianmian.audiences.rules import Sources, check, compile_flags, expand
+from qianmian.audiences.rules import tree as T
+from qianmian.audiences.rules.catalog import FIELDS
 from qianmian.audiences.tags import active_tags_table
 from qianmian.errors import InputError, NotFoundError
-from qianmian.features import FeatureSpec, consumer_features
+from qianmian.features import PART_OF, PARTS, FeatureSpec, Part, consumer_features
 from qianmian.metrics.common import DateLike, end_of, to_date
 from qianmian.store import Store
 
@@ -30,12 +32,24 @@ if TYPE_CHECKING:
     from qianmian.audiences.registry import AudienceRegistry
 
 
-def sources(store: Store, *, as_of: DateLike, features: ibis.Table | None = None, registry: AudienceRegistry | None = None) -> Sources:
-    """What compiled rules read for `as_of`: the feature table, events, active tags and the registry."""
-    tags = active_tags_table(store.table("user_tags"), as_of=as_of)
-    feats = features if features is not None else consumer_features(store, as_of=as_of, spec=FeatureSpec(windows=(30,)))
+def sources(
+    store: Store, *, as_of: DateLike, rules: Sequence[T.Expr] = (), features: ibis.Table | None = None,
+    registry: AudienceRegistry | None = None,
+) -> Sources:
+    """What compiled rules read for `as_of`: the feature table (only the parts `rules` need, unless
+    `features` is given), events, active tags and the registry (for `in_audience`)."""
     resolve = registry.resolve if registry is not None else None
-    return Sources(feats, store.table("events"), tags, end_of(as_of), resolve)
+    tags = active_tags_table(store.table("user_tags"), as_of=as_of)
+    if features is None:
+        needed = parts_for([expand(r, resolve) for r in rules]) if rules else PARTS
+        features = consumer_features(store, as_of=as_of, spec=FeatureSpec(windows=(30,)), parts=needed)
+    return Sources(features, store.table("events"), tags, end_of(as_of), resolve)
+
+
+def parts_for(rules: Sequence[T.Expr]) -> frozenset[Part]:
+    """The feature-table parts the fields of `rules` come from (traits are always there)."""
+    names = {n.name for r in rules for n in T.walk(r) if isinstance(n, T.Name) and n.name in FIELDS}
+    return frozenset(PART_OF[FIELDS[name].column] for name in names)
 
 
 @dataclass(frozen=True)
@@ -62,7 +76,7 @@ def preview(
     if not isinstance(sample, int) or sample < 0:
         raise InputError("sample", "a whole number >= 0", sample)
     tree = check(rule, audience_exists=registry.exists if registry is not None else None)
-    flags = compile_flags({"hit": tree}, sources(store, as_of=as_of, registry=registry))
+    flags = compile_flags({"hit": tree}, sources(store, as_of=as_of, rules=[tree], registry=registry))
     counts = store.execute(flags.aggregate(total=flags.count(), size=flags.hit.cast("int64").sum()))
     total, size = int(counts.total.iloc[0]), int(counts["size"].fillna(0).iloc[0])
     members = flags.filter(flags.hit)
@@ -89,8 +103,8 @@ def membership_rows(store: Store, *, as_of: DateLike, audiences: Sequence, featu
     """(audience, version, as_of, user_id) for every member of `audiences` — one expression, one pass."""
     if not audiences:
         raise InputError("audiences", "at least one audience", [])
-    src = sources(store, as_of=as_of, features=features, registry=registry)
     columns = {f"a{i}": a.tree for i, a in enumerate(audiences)}
+    src = sources(store, as_of=as_of, rules=list(columns.values()), features=features, registry=registry)
     flags = compile_flags(columns, src)
     longer = flags.pivot_longer(list(columns), names_to="slot", values_to="hit")
     hits = longer.filter(longer.hit)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from collections.abc import Collection
 from typing import Literal
 
 import ibis
@@ -58,37 +59,58 @@ class FeatureSpec:
         return [f"{b}_{w}d" for b in self.behaviors for w in self.windows]
 
 
-def consumer_features(store: Store, *, as_of: DateLike, spec: FeatureSpec = FeatureSpec()) -> ibis.Table:
+Part = Literal["activity", "lifecycle", "aipl", "top_categories", "tags"]
+PARTS: tuple[Part, ...] = ("activity", "lifecycle", "aipl", "top_categories", "tags")
+"""Optional groups of columns; `user_id` and the `users` profile columns are always there."""
+PART_OF: dict[str, Part] = {
+    "member": "activity", "first_seen": "activity", "last_seen": "activity",
+    "aipl": "aipl", "top_category": "top_categories", "top_category_2": "top_categories", "tags": "tags",
+    **{c: "lifecycle" for c in ("customer", "lifecycle", "first_purchase", "last_purchase", "recency_days",
+                                "frequency", "monetary", "tenure_days")},
+}
+"""The part that provides a column (behaviour counts such as `view_30d` come with "activity")."""
+
+
+def consumer_features(
+    store: Store, *, as_of: DateLike, spec: FeatureSpec = FeatureSpec(), parts: Collection[Part] = PARTS
+) -> ibis.Table:
     """One row per consumer as of `as_of` (see the module docstring for every column).
+
+    `parts` limits the table to some groups of columns (a rule reading only `lifecycle` and
+    `trait("country")` needs only "lifecycle"), so the engine does no work nobody reads.
 
     >>> feats = consumer_features(store, as_of="2010-12-09")
     >>> store.execute(feats.filter(feats.lifecycle == "silent").count())  # doctest: +SKIP
     """
     return feature_table(
-        store.table("events"), store.table("users"), store.table("user_tags"), as_of=as_of, spec=spec
+        store.table("events"), store.table("users"), store.table("user_tags"), as_of=as_of, spec=spec, parts=parts
     )
 
 
 def feature_table(
-    events: ibis.Table, users: ibis.Table, user_tags: ibis.Table, *, as_of: DateLike, spec: FeatureSpec = FeatureSpec()
+    events: ibis.Table, users: ibis.Table, user_tags: ibis.Table, *, as_of: DateLike,
+    spec: FeatureSpec = FeatureSpec(), parts: Collection[Part] = PARTS,
 ) -> ibis.Table:
     """`consumer_features` over explicit tables (for tests and other stores)."""
     from qianmian.metrics.aipl import aipl_stages
     from qianmian.metrics.lifecycle import lifecycle_states
 
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise InputError("parts", f"a subset of {list(PARTS)}", unknown)
     end = end_of(as_of)
     past = events.filter(events.user_id.notnull(), events.ts < end)
-    base = _consumers(past, users)
-    parts = [
-        (_activity(past, end, spec), 0),
-        (_lifecycle(lifecycle_states(events, as_of=as_of), to_date(as_of)), None),
-        (aipl_stages(events, as_of=as_of).select("user_id", aipl="stage"), None),
-        (_top_categories(past, end, spec), None),
-        (_tags(user_tags, as_of), None),
-    ]
-    table = base
-    for part, fill in parts:
-        table = _attach(table, part, fill)
+    builders = {
+        "activity": lambda: (_activity(past, end, spec), 0),
+        "lifecycle": lambda: (_lifecycle(lifecycle_states(events, as_of=as_of), to_date(as_of)), None),
+        "aipl": lambda: (aipl_stages(events, as_of=as_of).select("user_id", aipl="stage"), None),
+        "top_categories": lambda: (_top_categories(past, end, spec), None),
+        "tags": lambda: (_tags(user_tags, as_of), None),
+    }
+    table = _consumers(past, users)
+    for name in PARTS:
+        if name in parts:
+            table = _attach(table, *builders[name]())
     return _finish(table, users, end)
 
 
@@ -169,7 +191,9 @@ def _finish(table: ibis.Table, users: ibis.Table, end: dt.datetime) -> ibis.Tabl
     profile = users.select("user_id", "gender", "city", "country", "traits", "consent", "member_since")
     t = _attach(table, profile, None)
     t = t.filter(t.consent.fill_null(True))
-    member = (t.member_since.notnull() & (t.member_since < end)) | (t._member_joins > 0)
-    frequency = t.frequency.fill_null(0)
-    monetary = t.monetary.fill_null(0.0)
-    return t.mutate(member=member, frequency=frequency, monetary=monetary).drop("consent", "member_since", "_member_joins")
+    extra: dict[str, ibis.Value] = {}
+    if "_member_joins" in t.columns:
+        extra["member"] = (t.member_since.notnull() & (t.member_since < end)) | (t._member_joins > 0)
+    if "frequency" in t.columns:
+        extra.update(frequency=t.frequency.fill_null(0), monetary=t.monetary.fill_null(0.0))
+    return t.mutate(**extra).drop("consent", "member_since", *(["_member_joins"] if "_member_joins" in t.columns else []))
