@@ -23,7 +23,6 @@ import ibis
 import ibis.expr.types as ir
 
 from qianmian.errors import InputError, NotFoundError
-from qianmian.experiments import stats as st
 from qianmian.experiments.assignment import Experiment
 from qianmian.experiments.metrics import Metric, as_of_end, exposed_units, resolve, sufficient_statistics, unit_values
 from qianmian.experiments.registry import ExperimentRegistry
