@@ -29,6 +29,12 @@ ROUTERS: list[str] = [
     "qianmian.api.routers.users",
     "qianmian.api.routers.stores",
     "qianmian.api.routers.admin",
+    "qianmian.api.routers.reports",
+    "qianmian.api.routers.audiences",
+    "qianmian.api.routers.experiments",
+    "qianmian.api.routers.data",
+    "qianmian.api.routers.shoppers",
+    "qianmian.api.routers.console",
 ]
 
 DESCRIPTION = """Consumer operations and personalization API (千面).

@@ -1,0 +1,150 @@
+"""The shopper view (千人千面 check before launch): who a shopper is and the exact page they would get.
+
+- `GET /v1/shoppers/{user_id}`: AIPL stage and lifecycle as of a day, audiences (the storefront's
+  membership snapshot, by priority), self-tags, behaviour counts and recent events;
+- `GET /v1/shoppers/{user_id}/page`: the page the storefront would serve now, with the reasons and
+  the recommendations in each rail — or, with `audience=`, the page as that audience's experience
+  would show it to this shopper. A preview is never written to the exposure log.
+- `GET /v1/shoppers`: a few active shoppers to start from.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+import ibis
+from fastapi import APIRouter, Depends, Path, Query
+
+from qianmian.api.auth import require
+from qianmian.api.deps import services
+from qianmian.api.routers._params import date_query, day, plain, run
+from qianmian.api.services import Services
+from qianmian.metrics.common import end_of, records
+from qianmian.store import Store
+from qianmian.storefront.service import StorefrontService
+
+router = APIRouter(prefix="/v1/shoppers", tags=["shoppers"], dependencies=[require("read")])
+
+UserId = Path(min_length=1, max_length=256, description="The shopper's id")
+
+
+def active_shoppers(store: Store, *, as_of: dt.date, limit: int) -> list[dict[str, Any]]:
+    """The shoppers with the most events up to `as_of` (ties by id)."""
+    ev = store.table("events")
+    ev = ev.filter(ev.user_id.notnull(), ev.ts < ibis.literal(end_of(as_of)))
+    top = ev.group_by("user_id").aggregate(events=ev.count(), buys=(ev.behavior == "buy").cast("int64").sum())
+    return records(store.execute(top.order_by([ibis.desc(top.events), top.user_id]).limit(limit)))
+
+
+def _stage(events: ibis.Table, as_of: dt.date) -> ibis.Table:
+    from qianmian.metrics.aipl import aipl_stages
+
+    return aipl_stages(events, as_of=as_of)
+
+
+def _lifecycle(events: ibis.Table, as_of: dt.date) -> ibis.Table:
+    from qianmian.metrics.lifecycle import lifecycle_states
+
+    return lifecycle_states(events, as_of=as_of)
+
+
+def shopper(store: Store, user_id: str, *, as_of: dt.date, recent: int) -> dict[str, Any]:
+    """Stage, lifecycle, behaviour counts and the latest events of one shopper, from their own events
+    (AIPL stage and lifecycle state depend only on the shopper's events, so the scan is one user's)."""
+    ev = store.table("events")
+    mine = ev.filter(ev.user_id == user_id, ev.ts < ibis.literal(end_of(as_of)))
+    stage = store.execute(_stage(mine, as_of))
+    life = records(store.execute(_lifecycle(mine, as_of)))
+    counts = store.execute(mine.group_by("behavior").aggregate(events=mine.count()))
+    latest = mine.order_by([ibis.desc(mine.ts), mine.event_id]).limit(recent)
+    latest = latest.select("ts", "behavior", "item_id", "category_id", "brand_id", "channel", "amount")
+    users = store.table("users")
+    profile = records(store.execute(users.filter(users.user_id == user_id).select("name", "gender", "city", "country", "consent")))
+    return {
+        "user_id": user_id, "as_of": str(as_of), "known": bool(len(counts)),
+        "profile": profile[0] if profile else None,
+        "stage": str(stage.stage.iloc[0]) if len(stage) else None,
+        "lifecycle": life[0] if life else None,
+        "behaviors": {str(b): int(n) for b, n in zip(counts.behavior, counts.events)},
+        "recent": records(store.execute(latest)),
+    }
+
+
+@dataclass(frozen=True)
+class _OnlyAudience:
+    """Membership that puts every shopper in one audience (or none, for the default page)."""
+
+    audience: str | None
+
+    def audiences_of(self, user_id: str) -> list[str]:
+        return [self.audience] if self.audience else []
+
+
+def page_as(storefront: StorefrontService, user_id: str, audience: str | None, *, now: dt.datetime) -> dict[str, Any]:
+    """The page `user_id` would get if their only audience were `audience` (None: the default page).
+
+    A shallow copy of the service with the membership replaced and no experiment, so the shopper's
+    consent, live activity, tags and the recommender are the real ones and nothing is logged.
+    """
+    view = copy.copy(storefront)
+    view.snapshot = replace(storefront.snapshot, membership=_OnlyAudience(audience), experiment=None)
+    page, _ = view.page(user_id, now=now)
+    return page
+
+
+def item_labels(store: Store, item_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Title and category of each item (from `items`, else the category of its events)."""
+    if not item_ids:
+        return {}
+    items = store.table("items")
+    known = records(store.execute(items.filter(items.item_id.isin(item_ids)).select("item_id", "title", "category_id", "price")))
+    out = {r["item_id"]: r for r in known}
+    missing = [i for i in item_ids if i not in out]
+    if missing:
+        ev = store.table("events")
+        ev = ev.filter(ev.item_id.isin(missing))
+        found = records(store.execute(ev.group_by("item_id").aggregate(category_id=ev.category_id.max())))
+        out |= {r["item_id"]: {**r, "title": None, "price": None} for r in found}
+    return out
+
+
+def _page_items(page: dict[str, Any]) -> list[str]:
+    ids = [i["item_id"] for m in page.get("modules", []) if m.get("type") == "rail" for i in m.get("items", [])]
+    ids += [i for m in page.get("modules", []) if m.get("type") == "bundle" for i in m.get("item_ids", [])]
+    return sorted(set(ids))
+
+
+@router.get("", summary="A few of the most active shoppers (to start from)")
+def list_active(as_of: str = date_query("Count events up to this day"), limit: int = Query(12, ge=1, le=200),
+                svc: Services = Depends(services)) -> list[dict[str, Any]]:
+    return plain(run(svc, active_shoppers, svc.store, as_of=day(as_of, "as_of"), limit=limit))
+
+
+@router.get("/{user_id}", summary="One shopper: stage, lifecycle, audiences, tags, behaviour counts, recent events")
+def one(
+    user_id: str = UserId, as_of: str = date_query("Stage and lifecycle as of this day"),
+    recent: int = Query(20, ge=1, le=200), svc: Services = Depends(services),
+) -> dict[str, Any]:
+    found = run(svc, shopper, svc.store, user_id, as_of=day(as_of, "as_of"), recent=recent)
+    sf = svc.storefront
+    found |= {"audiences": sf.snapshot.membership.audiences_of(user_id), "tags": sf.tags_of(user_id),
+              "consent": sf.snapshot.profiles.get(user_id).consent}
+    return plain(found)
+
+
+@router.get("/{user_id}/page", summary="The storefront page this shopper would get now (or as an audience would see it); not logged")
+def page(
+    user_id: str = UserId,
+    audience: str | None = Query(None, min_length=1, max_length=100, description="Preview as this audience ('default': the default page)"),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    now = svc.clock()
+    if audience is None:
+        shown, _ = svc.storefront.page(user_id, now=now)
+    else:
+        shown = page_as(svc.storefront, user_id, None if audience == "default" else audience, now=now)
+    labels = run(svc, item_labels, svc.store, _page_items(shown))
+    return plain({**shown, "preview_as": audience, "items": labels})
