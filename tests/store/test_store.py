@@ -71,3 +71,11 @@ def test_in_memory_store_and_relative_paths(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     connect("duckdb:///var/rel.duckdb").close()
     assert (tmp_path / "var" / "rel.duckdb").exists()
+
+
+def test_missing_values_are_null_on_every_engine(store):
+    df = _events(["a", "b"]).assign(item_id=[None, "i1"], amount=[float("nan"), 2.5])
+    store.append("events", df)
+    ev = store.table("events")
+    got = store.execute(ev.aggregate(no_item=ev.item_id.isnull().sum(), no_amount=ev.amount.isnull().sum(), total=ev.amount.sum()))
+    assert (int(got.no_item.iloc[0]), int(got.no_amount.iloc[0]), float(got.total.iloc[0])) == (1, 1, 2.5)
