@@ -22,11 +22,18 @@ def tiny_store(tmp_path_factory):
     store.append("events", synthetic.events())
     store.append("items", synthetic.items())
     store.append("users", pd.DataFrame({"user_id": ["u0", "u1", "u7"], "consent": [True, True, False]}))
-    store.append("user_tags", pd.DataFrame({
-        "user_id": ["u1", "u1", "u4", "u4"], "tag": ["unscented", "budget", "unscented", "unscented"],
-        "active": [True, True, True, False], "source": ["self"] * 4,
-        "ts": pd.to_datetime(["2024-03-01", "2024-03-01", "2024-03-01", "2024-03-05"]),
-    }))
+    store.append(
+        "user_tags",
+        pd.DataFrame(
+            {
+                "user_id": ["u1", "u1", "u4", "u4"],
+                "tag": ["unscented", "budget", "unscented", "unscented"],
+                "active": [True, True, True, False],
+                "source": ["self"] * 4,
+                "ts": pd.to_datetime(["2024-03-01", "2024-03-01", "2024-03-01", "2024-03-05"]),
+            }
+        ),
+    )
     return store
 
 

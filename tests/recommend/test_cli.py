@@ -39,13 +39,17 @@ def test_train_recommend_similar(cli_env, tmp_path):
     assert out["version"] == "v0001" and out["cutoff"] == "2024-03-15T00:00:00"
     assert set(out["blends"]) == {"home", "layers"}
 
-    one = json.loads(run("recommend", "u3", "--scene", "home", "--k", "5", "--json", "--store", url, "--models-dir", str(models)).stdout)
+    one = json.loads(
+        run("recommend", "u3", "--scene", "home", "--k", "5", "--json", "--store", url, "--models-dir", str(models)).stdout
+    )
     assert one["user_id"] == "u3" and len(one["items"]) == 5
     assert set(one["items"][0]) == {"item_id", "score", "reason"}
 
     users = tmp_path / "users.txt"
     users.write_text("u1\nu2\n\nnobody\n")
-    lines = run("recommend", "--users", str(users), "--scene", "home", "--k", "3", "--json", "--store", url, "--models-dir", str(models)).stdout.splitlines()
+    lines = run(
+        "recommend", "--users", str(users), "--scene", "home", "--k", "3", "--json", "--store", url, "--models-dir", str(models)
+    ).stdout.splitlines()
     assert [json.loads(line)["user_id"] for line in lines] == ["u1", "u2", "nobody"]
     assert all(len(json.loads(line)["items"]) == 3 for line in lines)
 
@@ -64,7 +68,9 @@ def test_errors_exit_with_a_message(cli_env):
 
 
 def test_evaluate_json_rows(shared_data):
-    result = run("evaluate", "--protocol", "R2", "--data", str(shared_data), "--methods", "popularity,trending,history,blend", "--json")
+    result = run(
+        "evaluate", "--protocol", "R2", "--data", str(shared_data), "--methods", "popularity,trending,history,blend", "--json"
+    )
     rows = json.loads(result.stdout)
     assert [r["method"] for r in rows] == ["trending", "history", "blend", "popularity"]
     assert set(rows[0]) == {"method", "family", "k", "recall", "ndcg", "hitrate", "coverage", "train_s", "config"}

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from qianmian.recommend.evaluate.data import R1_FILE, R2_FILE, load_protocol, r2_events
-from qianmian.recommend.evaluate.methods import run_ours, run_own_history, run_popularity
+from qianmian.recommend.evaluate.methods import (
+    run_ours,
+    run_own_history,
+    run_popularity,
+)
 from qianmian.recommend.evaluate.metrics import evaluate_topk
 
 
@@ -70,7 +74,10 @@ def test_reduced_quality_check_on_validation_splits(r1, r2):
     v1 = r1.validation
     ease = run_ours("ease")(v1, {"l2": 200.0, "half_life_days": 120.0, "aggregate": "max"})
     pop = run_popularity(v1, {"count": "users"})
-    assert evaluate_topk(ease.top, v1.target, v1.target_size, v1.n_items).recall > 2 * evaluate_topk(pop.top, v1.target, v1.target_size, v1.n_items).recall
+    assert (
+        evaluate_topk(ease.top, v1.target, v1.target_size, v1.n_items).recall
+        > 2 * evaluate_topk(pop.top, v1.target, v1.target_size, v1.n_items).recall
+    )
     v2 = r2.validation
     own = evaluate_topk(run_own_history(v2, {"half_life_days": 1.0}).top, v2.target, v2.target_size, v2.n_items).recall
     assert 0.35 < own < 0.5  # the shopper's own history is the strong peer of R2

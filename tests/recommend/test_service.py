@@ -58,7 +58,7 @@ def test_a_view_moves_home_towards_the_items_neighbours_without_retraining(svc):
     ids = [r.item_id for r in after]
     assert ids != before
     assert len(set(ids) & neighbours) > len(set(before) & neighbours)
-    assert any(r.reason == f"because you viewed Item 4-3" for r in after)
+    assert any(r.reason == "because you viewed Item 4-3" for r in after)
 
 
 def test_home_excludes_bought_items_but_not_consumables(svc, tiny_store):
@@ -99,7 +99,9 @@ def test_audience_top_uses_any_grouping(models_dir, tiny_store):
     recs = svc.recommend("u5", "audience_top", 8)  # taste 2: categories 4 and 5
     assert sum(r.item_id.startswith(("c4-", "c5-")) for r in recs) >= 6
     assert recs[0].reason == "popular with your audience"
-    cold = RecommendService.load(models_dir, store=tiny_store, audience_of=lambda u: "taste1" if u == "newcomer" or grouping.get(u) == "taste1" else None)
+    cold = RecommendService.load(
+        models_dir, store=tiny_store, audience_of=lambda u: "taste1" if u == "newcomer" or grouping.get(u) == "taste1" else None
+    )
     first = cold.recommend("newcomer", "home", 8)  # unknown shopper: cold start from the audience
     assert sum(r.item_id.startswith(("c2-", "c3-")) for r in first) >= 6
 

@@ -7,7 +7,6 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from qianmian.recommend.interactions import MatrixSpec
 from qianmian.recommend.matrix import cutoff_of, load_matrix
@@ -60,10 +59,17 @@ def test_ids_categories_tags_and_consent_on_every_engine(store):
     store.append("events", synthetic.events(n_users=8, days=20, seed=4))
     store.append("items", synthetic.items().head(5))
     store.append("users", pd.DataFrame({"user_id": ["u3"], "consent": [False]}))
-    store.append("user_tags", pd.DataFrame({
-        "user_id": ["u1", "u1", "u2"], "tag": ["unscented", "unscented", "vegan"], "active": [True, False, None],
-        "ts": pd.to_datetime(["2024-03-01", "2024-03-02", "2024-03-01"]),
-    }))
+    store.append(
+        "user_tags",
+        pd.DataFrame(
+            {
+                "user_id": ["u1", "u1", "u2"],
+                "tag": ["unscented", "unscented", "vegan"],
+                "active": [True, False, None],
+                "ts": pd.to_datetime(["2024-03-01", "2024-03-02", "2024-03-01"]),
+            }
+        ),
+    )
     users, items, cats = distinct_ids(store, as_of=AS_OF)
     assert "u3" not in users and len(cats) == synthetic.N_CATEGORIES
     cat_of = item_categories(store, items, cats, cutoff=cutoff_of(AS_OF))

@@ -8,7 +8,18 @@ from pathlib import Path
 
 import typer
 
-from qianmian.cli.common import JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, progress, settings
+from qianmian.cli.common import (
+    JsonOption,
+    StoreOption,
+    console,
+    err_console,
+    errors_to_exit,
+    open_store,
+    print_json,
+    print_table,
+    progress,
+    settings,
+)
 from qianmian.errors import InputError
 
 ModelsDirOption = typer.Option(None, "--models-dir", help="Where model versions live (default: <data_dir>/models)")
@@ -20,14 +31,19 @@ def _models_dir(path: Path | None) -> Path:
 
 def train(
     as_of: str | None = typer.Option(None, "--as-of", help="Train only on events before this date (YYYY-MM-DD) or time"),
-    models: str | None = typer.Option(None, "--models", help="Comma-separated model names (default: all); blends bring their parts"),
-    holdout_days: float = typer.Option(7.0, "--holdout-days", help="Window before the cutoff on which blend weights are learned (0 = keep defaults)"),
+    models: str | None = typer.Option(
+        None, "--models", help="Comma-separated model names (default: all); blends bring their parts"
+    ),
+    holdout_days: float = typer.Option(
+        7.0, "--holdout-days", help="Window before the cutoff on which blend weights are learned (0 = keep defaults)"
+    ),
     models_dir: Path | None = ModelsDirOption,
     store: str | None = StoreOption,
     json: bool = JsonOption,
 ) -> None:
     """Fit the recommendation models on the store's events and save them as a new version."""
-    from qianmian.recommend.train import DEFAULT_MODELS, train as run_train
+    from qianmian.recommend.train import DEFAULT_MODELS
+    from qianmian.recommend.train import train as run_train
 
     with errors_to_exit():
         s = open_store(store)
@@ -35,19 +51,37 @@ def train(
         specs = _select(DEFAULT_MODELS, models)
         with progress(not json) as bar:
             task = bar.add_task("training", total=len(specs) + sum(m.kind == "blend" for m in specs))
-            path = run_train(s, as_of=cutoff, models_dir=_models_dir(models_dir), models=specs, holdout_days=holdout_days or None,
-                             on_step=lambda label: bar.update(task, advance=1, description=label))
+            path = run_train(
+                s,
+                as_of=cutoff,
+                models_dir=_models_dir(models_dir),
+                models=specs,
+                holdout_days=holdout_days or None,
+                on_step=lambda label: bar.update(task, advance=1, description=label),
+            )
     from qianmian.recommend.bundle import load_bundle
 
     bundle = load_bundle(path)
-    out = {"version": bundle.version, "path": str(path), "cutoff": cutoff.isoformat(), "users": len(bundle.users), "items": len(bundle.items),
-           "categories": len(bundle.categories), "models": [m.name for m in specs],
-           "blends": {n: list(s_.weights) for n, s_ in bundle.specs.items() if s_.kind == "blend"}}
+    out = {
+        "version": bundle.version,
+        "path": str(path),
+        "cutoff": cutoff.isoformat(),
+        "users": len(bundle.users),
+        "items": len(bundle.items),
+        "categories": len(bundle.categories),
+        "models": [m.name for m in specs],
+        "blends": {n: list(s_.weights) for n, s_ in bundle.specs.items() if s_.kind == "blend"},
+    }
     if json:
         print_json(out)
         return
-    console.print(f"trained {out['version']} at {path}: {out['users']:,} users × {out['items']:,} items, events before {out['cutoff']}")
-    print_table("blends (weights learned on the holdout window)", [{"blend": n, "parts": ", ".join(bundle.specs[n].parts), "weights": w} for n, w in out["blends"].items()])
+    console.print(
+        f"trained {out['version']} at {path}: {out['users']:,} users × {out['items']:,} items, events before {out['cutoff']}"
+    )
+    print_table(
+        "blends (weights learned on the holdout window)",
+        [{"blend": n, "parts": ", ".join(bundle.specs[n].parts), "weights": w} for n, w in out["blends"].items()],
+    )
 
 
 def _cutoff(store, as_of: str | None) -> dt.datetime:
@@ -60,7 +94,9 @@ def _cutoff(store, as_of: str | None) -> dt.datetime:
     last = store.execute(store.table("events").ts.max())
     if last is None:
         raise InputError("events", "at least one event to train on", "an empty events table")
-    cutoff = (last + dt.timedelta(seconds=1)).to_pydatetime() if hasattr(last, "to_pydatetime") else last + dt.timedelta(seconds=1)
+    cutoff = (
+        (last + dt.timedelta(seconds=1)).to_pydatetime() if hasattr(last, "to_pydatetime") else last + dt.timedelta(seconds=1)
+    )
     err_console.print(f"[yellow]no --as-of given: training on all events (through {last})[/yellow]")
     return cutoff
 
@@ -158,13 +194,28 @@ def evaluate(
             raise InputError("--protocol", "R1 or R2", protocol)
         with progress(not json) as bar:
             task = bar.add_task(f"{protocol}: loading", total=steps(protocol, chosen))  # type: ignore[arg-type]
-            rows = run_protocol(protocol, data, methods=chosen, on_step=lambda label: bar.update(task, advance=1, description=label))  # type: ignore[arg-type]
+            rows = run_protocol(
+                protocol, data, methods=chosen, on_step=lambda label: bar.update(task, advance=1, description=label)
+            )  # type: ignore[arg-type]
     if json:
         print_json([r.to_dict() for r in rows])
         return
-    print_table(f"{protocol}: test split, configs tuned on validation", [
-        {"method": r.method, "family": r.family, f"recall@{r.k}": r.recall, f"ndcg@{r.k}": r.ndcg, f"hitrate@{r.k}": r.hitrate,
-         "coverage": r.coverage, "train_s": r.train_s, "config": r.config} for r in rows])
+    print_table(
+        f"{protocol}: test split, configs tuned on validation",
+        [
+            {
+                "method": r.method,
+                "family": r.family,
+                f"recall@{r.k}": r.recall,
+                f"ndcg@{r.k}": r.ndcg,
+                f"hitrate@{r.k}": r.hitrate,
+                "coverage": r.coverage,
+                "train_s": r.train_s,
+                "config": r.config,
+            }
+            for r in rows
+        ],
+    )
     if any(r.family == "peer" for r in rows) and any(r.family == "ours" for r in rows):
         s = summary(rows)
         console.print(f"best ours {s['best_ours']:.4f} / best peer {s['best_peer']:.4f} = {s['ratio']:.3f}×")

@@ -53,7 +53,9 @@ def topk(scores: np.ndarray, k: int) -> TopK:
     k_eff = min(k, n_items)
     if k_eff <= 0:
         return TopK(np.full((n_users, k), -1, np.int64), np.full((n_users, k), -np.inf, np.float32))
-    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff] if k_eff < n_items else np.tile(np.arange(n_items), (n_users, 1))
+    part = (
+        np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff] if k_eff < n_items else np.tile(np.arange(n_items), (n_users, 1))
+    )
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -part_scores), axis=1)
     ids = np.take_along_axis(part, order, axis=1).astype(np.int64)

@@ -68,8 +68,13 @@ class ModelSpec:
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> ModelSpec:
         return cls(
-            name=d["name"], kind=d["kind"], params=dict(d.get("params", {})), matrix=MatrixSpec(**d.get("matrix", {})),
-            level=d.get("level", "item"), rows=d.get("rows", "user"), parts=tuple(d.get("parts", ())),
+            name=d["name"],
+            kind=d["kind"],
+            params=dict(d.get("params", {})),
+            matrix=MatrixSpec(**d.get("matrix", {})),
+            level=d.get("level", "item"),
+            rows=d.get("rows", "user"),
+            parts=tuple(d.get("parts", ())),
             weights=tuple(float(w) for w in d.get("weights", ())),
         )
 
@@ -111,7 +116,9 @@ def save_bundle(bundle: Bundle, models_dir: Path | str) -> Path:
     version = f"v{_last_number(root) + 1:04d}"
     out = root / version
     out.mkdir()
-    np.savez(out / "ids.npz", users=bundle.users.to_array(), items=bundle.items.to_array(), categories=bundle.categories.to_array())
+    np.savez(
+        out / "ids.npz", users=bundle.users.to_array(), items=bundle.items.to_array(), categories=bundle.categories.to_array()
+    )
     flat: dict[str, np.ndarray] = {"item_category": bundle.item_category}
     for key, m in {**bundle.matrices, "strongest": bundle.strongest}.items():
         flat |= {f"{key}.data": m.data, f"{key}.indices": m.indices, f"{key}.indptr": m.indptr, f"{key}.shape": np.array(m.shape)}
@@ -120,8 +127,11 @@ def save_bundle(bundle: Bundle, models_dir: Path | str) -> Path:
         if bundle.specs[name].kind != "blend":
             save_model(model, out / name)
     manifest = {
-        "format": FORMAT, "version": version, "as_of": bundle.as_of,
-        "matrices": sorted(bundle.matrices), "models": [s.to_json() for s in bundle.specs.values()],
+        "format": FORMAT,
+        "version": version,
+        "as_of": bundle.as_of,
+        "matrices": sorted(bundle.matrices),
+        "models": [s.to_json() for s in bundle.specs.values()],
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     bundle.version = version
@@ -157,9 +167,21 @@ def load_bundle(path: Path | str) -> Bundle:
     models = {n: load_model(path / n) for n, s in specs.items() if s.kind != "blend"}
     for n, s in specs.items():
         if s.kind == "blend":
-            models[n] = BlendRecommender(components=[models[p] for p in s.parts], weights=s.weights, normalize=s.params.get("normalize", "zscore"))
-    return Bundle(manifest["version"], manifest["as_of"], users, items, categories, flat["item_category"].astype(np.int64),
-                  matrices, _csr(flat, "strongest"), specs, models)
+            models[n] = BlendRecommender(
+                components=[models[p] for p in s.parts], weights=s.weights, normalize=s.params.get("normalize", "zscore")
+            )
+    return Bundle(
+        manifest["version"],
+        manifest["as_of"],
+        users,
+        items,
+        categories,
+        flat["item_category"].astype(np.int64),
+        matrices,
+        _csr(flat, "strongest"),
+        specs,
+        models,
+    )
 
 
 def _csr(flat: Mapping[str, np.ndarray], key: str) -> sp.csr_matrix:

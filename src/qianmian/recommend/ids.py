@@ -51,7 +51,9 @@ class IdMap:
 
     def index(self, external_ids: Iterable[object]) -> np.ndarray:
         """Internal numbers of `external_ids` (int64), -1 for ids this map does not know."""
-        values = pd.Index(np.asarray(list(external_ids) if not isinstance(external_ids, np.ndarray) else external_ids, dtype=object)).astype(str)
+        values = pd.Index(
+            np.asarray(list(external_ids) if not isinstance(external_ids, np.ndarray) else external_ids, dtype=object)
+        ).astype(str)
         return self._index.get_indexer(values).astype(np.int64)
 
     def get(self, external_id: object) -> int | None:

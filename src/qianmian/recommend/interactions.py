@@ -59,7 +59,9 @@ class Interactions:
     def __post_init__(self) -> None:
         n = len(self.user)
         if not (len(self.item) == len(self.weight) == len(self.age_days) == n):
-            raise InputError("interactions", "arrays of equal length", [len(self.user), len(self.item), len(self.weight), len(self.age_days)])
+            raise InputError(
+                "interactions", "arrays of equal length", [len(self.user), len(self.item), len(self.weight), len(self.age_days)]
+            )
 
     def matrix(
         self, *, half_life_days: float | None = None, aggregate: Aggregate = "sum", transform: Transform = "none"

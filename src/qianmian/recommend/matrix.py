@@ -114,7 +114,9 @@ def load_matrix(
     `since` to keep only events from that time on (a holdout window).
     """
     users = store.table("users") if "users" in store.list_tables() else None
-    expr = cell_values(store.table("events"), cutoff=cutoff_of(as_of), spec=spec, level=level, rows=rows, users=users, since=since)
+    expr = cell_values(
+        store.table("events"), cutoff=cutoff_of(as_of), spec=spec, level=level, rows=rows, users=users, since=since
+    )
     frame = store.to_pyarrow(expr).to_pandas()
     r_ids = row_ids or IdMap.from_values(frame.row_id)
     c_ids = col_ids or IdMap.from_values(frame.col_id)

@@ -70,7 +70,14 @@ def _flatten(arrays: dict[str, Any]) -> tuple[dict[str, np.ndarray], list[str]]:
     for name, value in arrays.items():
         if sp.issparse(value):
             m = sp.csr_matrix(value)
-            flat.update({f"{name}.data": m.data, f"{name}.indices": m.indices, f"{name}.indptr": m.indptr, f"{name}.shape": np.array(m.shape)})
+            flat.update(
+                {
+                    f"{name}.data": m.data,
+                    f"{name}.indices": m.indices,
+                    f"{name}.indptr": m.indptr,
+                    f"{name}.shape": np.array(m.shape),
+                }
+            )
             sparse.append(name)
         else:
             flat[name] = np.asarray(value)

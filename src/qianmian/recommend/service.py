@@ -30,7 +30,16 @@ from qianmian.recommend.live import LiveBuffer, LiveEvent
 from qianmian.recommend.matrix import BEHAVIOR_RANK
 from qianmian.recommend.models.blend import BlendRecommender
 from qianmian.recommend.rules import Rules
-from qianmian.recommend.scenes import PERSONAL, SCENES, Scored, audience_popularity, blocked_categories, constant, from_anchors, item_set_scores
+from qianmian.recommend.scenes import (
+    PERSONAL,
+    SCENES,
+    Scored,
+    audience_popularity,
+    blocked_categories,
+    constant,
+    from_anchors,
+    item_set_scores,
+)
 from qianmian.store import Store
 
 AudienceOf = Mapping[str, str] | Callable[[str], str | None]
@@ -73,7 +82,9 @@ class RecommendService:
         self._audience_pop: dict[str, np.ndarray] = {}
 
     @classmethod
-    def load(cls, models_dir: Path | str, *, version: str | None = None, store: Store | None = None, **kwargs: Any) -> RecommendService:
+    def load(
+        cls, models_dir: Path | str, *, version: str | None = None, store: Store | None = None, **kwargs: Any
+    ) -> RecommendService:
         """Load the bundle (latest version by default); with a store, also the catalog, self-tags and consent."""
         bundle = load_bundle(resolve(models_dir, version))
         if store is not None:
@@ -109,7 +120,12 @@ class RecommendService:
 
     # -- answers --------------------------------------------------------------------------------
     def recommend(
-        self, user_id: str | None, scene: str = "home", k: int = 20, *, item_id: str | None = None, cart: Sequence[str] | None = None
+        self,
+        user_id: str | None,
+        scene: str = "home",
+        k: int = 20,
+        item_id: str | None = None,
+        cart: Sequence[str] | None = None,
     ) -> list[Recommendation]:
         """The top `k` for `user_id` in `scene`; `item_id` for similar/post_purchase, `cart` for cart."""
         if scene not in SCENES:
@@ -162,7 +178,9 @@ class RecommendService:
         pop = self._audience_pop.get(audience)
         if pop is None:
             pop = self._audience_pop[audience] = audience_popularity(self.bundle.user_matrix("popular"), self._members(audience))
-        return self._finish(Scored(np.where(pop > 0, pop, -np.inf), constant(R.text("audience"))), k, uid, bought=self._bought(uid))
+        return self._finish(
+            Scored(np.where(pop > 0, pop, -np.inf), constant(R.text("audience"))), k, uid, bought=self._bought(uid)
+        )
 
     def _basket(self, uid: str | None, context: Sequence[str], k: int, *, complements: bool) -> list[Recommendation]:
         items = np.array([i for i in (self.bundle.items.get(c) for c in context) if i is not None], np.int64)
@@ -179,14 +197,18 @@ class RecommendService:
             cats = self.catalog.category[items]
             block |= np.isin(self.catalog.category, cats[cats >= 0])
         template = "goes_with" if complements else "often_with"
-        reason = from_anchors(template, items, np.ones(len(items), np.float32), model.item_similarity, self.catalog.title, R.text("trending"))
+        reason = from_anchors(
+            template, items, np.ones(len(items), np.float32), model.item_similarity, self.catalog.title, R.text("trending")
+        )
         return self._finish(Scored(scores, reason), k, uid, bought=self._bought(uid), extra_block=block)
 
     def _layers(self, uid: str, k: int) -> list[Recommendation]:
         u, live = self._user(uid), self.live.recent(uid)
         model = self.bundle.model("layers")
         rows = [self._row(p, u, live) for p in self.bundle.parts("layers")]
-        scores = np.asarray(model.score_each(rows, None) if isinstance(model, BlendRecommender) else model.score(rows[0], None))[0].copy()
+        scores = np.asarray(model.score_each(rows, None) if isinstance(model, BlendRecommender) else model.score(rows[0], None))[
+            0
+        ].copy()
         item_block = rules_mod.blocked(self.catalog, self.rules, user_tags=self._tags(uid))
         scores[blocked_categories(item_block, self.catalog.category, len(self.bundle.categories))] = -np.inf
         own = rows[0].toarray()[0] > 0
@@ -202,7 +224,9 @@ class RecommendService:
         return [Recommendation(str(self.bundle.categories.ids[c]), float(s), R.text("trending")) for c, s in zip(ids, scores)]
 
     # -- shared steps ---------------------------------------------------------------------------
-    def _finish(self, scored: Scored, k: int, uid: str | None, *, bought: np.ndarray | None = None, extra_block: np.ndarray | None = None) -> list[Recommendation]:
+    def _finish(
+        self, scored: Scored, k: int, uid: str | None, *, bought: np.ndarray | None = None, extra_block: np.ndarray | None = None
+    ) -> list[Recommendation]:
         """Rules → top-k with diversity → pins → reasons → pad with trending."""
         mask = rules_mod.blocked(self.catalog, self.rules, user_tags=self._tags(uid), bought=bought)
         if extra_block is not None:

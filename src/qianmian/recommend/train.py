@@ -9,6 +9,7 @@ the bundle as the next version under `models_dir`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,11 +18,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from qianmian.errors import InputError
+from qianmian.recommend.base import Recommender
 from qianmian.recommend.bundle import Bundle, ModelSpec, save_bundle
 from qianmian.recommend.ids import IdMap
 from qianmian.recommend.interactions import MatrixSpec
-from qianmian.recommend.matrix import cutoff_of, distinct_ids, item_categories, load_matrix
-from qianmian.recommend.models.blend import learn_weights
+from qianmian.recommend.matrix import (
+    cutoff_of,
+    distinct_ids,
+    item_categories,
+    load_matrix,
+)
+from qianmian.recommend.models.blend import BlendRecommender, learn_weights
 from qianmian.recommend.persist import build
 from qianmian.store import Store
 
@@ -39,7 +46,13 @@ DEFAULT_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("als", "als", {"factors": 64, "regularization": 0.05, "alpha": 5.0}, MatrixSpec(transform="log1p")),
     ModelSpec("home", "blend", parts=("ease", "rp3beta", "als"), weights=(1.0, 0.25, 0.5)),
     ModelSpec("layer_history", "history", {}, MatrixSpec(half_life_days=1.0), level="category"),
-    ModelSpec("layer_covisit", "covisit", {"normalize": "conditional"}, MatrixSpec(half_life_days=2.0, transform="log1p"), level="category"),
+    ModelSpec(
+        "layer_covisit",
+        "covisit",
+        {"normalize": "conditional"},
+        MatrixSpec(half_life_days=2.0, transform="log1p"),
+        level="category",
+    ),
     ModelSpec("layer_trending", "popular", {"count": "weight"}, MatrixSpec(half_life_days=1.0), level="category"),
     ModelSpec("layers", "blend", parts=("layer_history", "layer_covisit", "layer_trending"), weights=(1.5, 0.35, 0.1)),
 )
@@ -63,8 +76,10 @@ def train(
     if holdout_days:
         for spec in specs.values():
             if spec.kind == "blend":
-                weights = learn_blend(store, spec, specs, bundle, as_of=as_of, holdout_days=holdout_days, random_state=random_state)
-                specs[spec.name] = ModelSpec(**{**spec.__dict__, "weights": tuple(weights)})
+                weights = learn_blend(
+                    store, spec, specs, bundle, as_of=as_of, holdout_days=holdout_days, random_state=random_state
+                )
+                specs[spec.name] = dataclasses.replace(spec, weights=tuple(weights))
                 _step(on_step, f"blend {spec.name}")
         bundle.specs = specs
         bundle.models.update(_blends(specs, bundle.models))
@@ -77,41 +92,47 @@ def fit_bundle(store: Store, *, as_of: dt.date | dt.datetime, specs: dict[str, M
     if not len(users) or not len(items):
         raise InputError("events", f"some events with a user and an item before {cutoff_of(as_of)}", "none")
     matrices: dict[str, sp.csr_matrix] = {}
-    fitted = {}
-    strongest = None
+    fitted: dict[str, Recommender] = {}
     for spec in specs.values():
-        if spec.kind == "blend":
-            continue
-        x, strong = _matrix(store, spec, as_of, users, items, categories, matrices)
-        strongest = strong if strongest is None and spec.level == "item" and spec.rows == "user" else strongest
-        fitted[spec.name] = build(spec.kind, dict(spec.params)).fit(x)
-        _step(on_step, f"fit {spec.name}")
-    if strongest is None:
-        strongest = sp.csr_matrix((len(users), len(items)), dtype=np.float32)
+        if spec.kind != "blend":
+            fitted[spec.name] = build(spec.kind, dict(spec.params)).fit(
+                _matrix(store, spec, as_of, users, items, categories, matrices)
+            )
+            _step(on_step, f"fit {spec.name}")
+    _, strongest = load_matrix(store, as_of=as_of, spec=MatrixSpec(), row_ids=users, col_ids=items)
     fitted.update(_blends(specs, fitted))
     item_cat = item_categories(store, items, categories, cutoff=cutoff_of(as_of))
     return Bundle("", cutoff_of(as_of).isoformat(), users, items, categories, item_cat, matrices, strongest, dict(specs), fitted)
 
 
-def _matrix(store, spec, as_of, users, items, categories, cache) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+def _matrix(
+    store: Store,
+    spec: ModelSpec,
+    as_of: dt.date | dt.datetime,
+    users: IdMap,
+    items: IdMap,
+    categories: IdMap,
+    cache: dict[str, sp.csr_matrix],
+) -> sp.csr_matrix:
+    """The training matrix of `spec` (user rows are cached by matrix key for serving)."""
     cols = items if spec.level == "item" else categories
     if spec.rows == "order":
         m, _ = load_matrix(store, as_of=as_of, spec=spec.matrix, level=spec.level, rows="order", col_ids=cols)
         if m.values.nnz:
-            return m.values, None
-        spec = ModelSpec(spec.name, spec.kind, spec.params, spec.matrix, spec.level, "user")  # no orders: per shopper
-    key = spec.matrix_key()
-    m, strong = load_matrix(store, as_of=as_of, spec=spec.matrix, level=spec.level, row_ids=users, col_ids=cols)
-    cache.setdefault(key, m.values)
-    return m.values, strong
+            return m.values
+        spec = dataclasses.replace(spec, rows="user")  # no order ids in the data: per shopper instead
+    m, _ = load_matrix(store, as_of=as_of, spec=spec.matrix, level=spec.level, row_ids=users, col_ids=cols)
+    cache.setdefault(spec.matrix_key(), m.values)
+    return m.values
 
 
-def _blends(specs: dict[str, ModelSpec], fitted: dict) -> dict:
-    from qianmian.recommend.models.blend import BlendRecommender
-
+def _blends(specs: dict[str, ModelSpec], fitted: dict[str, Recommender]) -> dict[str, Recommender]:
     return {
-        s.name: BlendRecommender(components=[fitted[p] for p in s.parts], weights=s.weights, normalize=s.params.get("normalize", "zscore"))
-        for s in specs.values() if s.kind == "blend"
+        s.name: BlendRecommender(
+            components=[fitted[p] for p in s.parts], weights=s.weights, normalize=s.params.get("normalize", "zscore")
+        )
+        for s in specs.values()
+        if s.kind == "blend"
     }
 
 
@@ -139,7 +160,7 @@ def learn_blend(
     level = parts[0].level
     cols = bundle.items if level == "item" else bundle.categories
     target, _ = load_matrix(store, as_of=cutoff, spec=MatrixSpec(), level=level, row_ids=bundle.users, col_ids=cols, since=start)
-    before = {p.name: _matrix(store, p, start, bundle.users, bundle.items, bundle.categories, {})[0] for p in parts}
+    before = {p.name: _matrix(store, p, start, bundle.users, bundle.items, bundle.categories, {}) for p in parts}
     seen = (next(iter(before.values())) > 0).astype(np.float32)
     t = target.values.copy()
     if level == "item":
@@ -167,7 +188,9 @@ def _checked(models: Sequence[ModelSpec]) -> dict[str, ModelSpec]:
     for s in specs.values():
         missing = [p for p in s.parts if p not in specs]
         if s.kind == "blend" and (missing or not s.parts or len(s.weights) != len(s.parts)):
-            raise InputError(f"blend {s.name}", "parts that name other models, one weight each", {"missing": missing, "weights": s.weights})
+            raise InputError(
+                f"blend {s.name}", "parts that name other models, one weight each", {"missing": missing, "weights": s.weights}
+            )
     return specs
 
 
@@ -176,4 +199,4 @@ def _step(on_step: Step | None, label: str) -> None:
         on_step(label)
 
 
-__all__ = ["DEFAULT_MODELS", "IdMap", "ModelSpec", "train", "fit_bundle", "learn_blend"]
+__all__ = ["DEFAULT_MODELS", "ModelSpec", "fit_bundle", "learn_blend", "train"]

@@ -70,8 +70,14 @@ def load_protocol(protocol: Protocol, data_dir: Path | str) -> ProtocolData:
 
 # -- R1: Online Retail II ---------------------------------------------------------------------
 R1_COLUMNS = {
-    "Invoice": "VARCHAR", "StockCode": "VARCHAR", "Description": "VARCHAR", "Quantity": "BIGINT",
-    "InvoiceDate": "TIMESTAMP", "Price": "DOUBLE", "Customer ID": "VARCHAR", "Country": "VARCHAR",
+    "Invoice": "VARCHAR",
+    "StockCode": "VARCHAR",
+    "Description": "VARCHAR",
+    "Quantity": "BIGINT",
+    "InvoiceDate": "TIMESTAMP",
+    "Price": "DOUBLE",
+    "Customer ID": "VARCHAR",
+    "Country": "VARCHAR",
 }
 
 R1_QUERY = """
@@ -162,12 +168,17 @@ def _carve_day(name: str, e: pd.DataFrame, day: pd.Timestamp) -> Split:
 def _interactions(rows: pd.DataFrame, users: IdMap, items: IdMap, cutoff: pd.Timestamp, weight: np.ndarray) -> Interactions:
     age = ((cutoff - rows.ts).dt.total_seconds() / 86400.0).to_numpy(np.float64)
     return Interactions(
-        users.index(rows.user_id.to_numpy()), items.index(rows.item_id.to_numpy()),
-        np.asarray(weight, np.float64), age, (len(users), len(items)),
+        users.index(rows.user_id.to_numpy()),
+        items.index(rows.item_id.to_numpy()),
+        np.asarray(weight, np.float64),
+        age,
+        (len(users), len(items)),
     )
 
 
-def _split(name: str, train: Interactions, target: pd.DataFrame, users: IdMap, items: IdMap, *, exclude_seen: bool, k: int) -> Split:
+def _split(
+    name: str, train: Interactions, target: pd.DataFrame, users: IdMap, items: IdMap, *, exclude_seen: bool, k: int
+) -> Split:
     """Evaluation users = users with a target (all have train rows); target rows aligned with them."""
     u = users.index(target.user_id.to_numpy())
     eval_users, row_of = np.unique(u, return_inverse=True)

@@ -13,11 +13,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from qianmian.recommend.base import mask_seen, topk
-from qianmian.recommend.evaluate.data import Protocol, ProtocolData, Split, load_protocol
-from qianmian.recommend.evaluate.methods import Config, Family, Method, Run, our_methods, peer_methods
+from qianmian.recommend.evaluate.data import (
+    Protocol,
+    ProtocolData,
+    Split,
+    load_protocol,
+)
+from qianmian.recommend.evaluate.methods import (
+    Config,
+    Family,
+    Method,
+    Run,
+    our_methods,
+    peer_methods,
+)
 from qianmian.recommend.evaluate.metrics import Metrics, evaluate_topk
 from qianmian.recommend.models.blend import combine, learn_weights
 
@@ -51,7 +61,9 @@ class Tuned:
     metrics: Metrics
 
 
-def run_protocol(protocol: Protocol, data_dir: Path | str, *, methods: Sequence[str] | None = None, on_step: Step | None = None) -> list[Row]:
+def run_protocol(
+    protocol: Protocol, data_dir: Path | str, *, methods: Sequence[str] | None = None, on_step: Step | None = None
+) -> list[Row]:
     """The comparison table for `protocol`, ours first then peers (optionally only `methods`)."""
     data = load_protocol(protocol, data_dir)
     chosen = [m for m in [*our_methods(protocol), *peer_methods(protocol)] if methods is None or m.name in methods]
@@ -88,8 +100,12 @@ def blend_row(parts: Sequence[Tuned], data: ProtocolData, on_step: Step | None =
     """Blend our tuned models: weights learned on validation, applied to their test scores."""
     val, test = data.validation, data.test
     weights, _ = learn_weights(
-        [p.validation.scores for p in parts], val.target, val.target_size, k=val.k,
-        seen=_seen(val), normalize="zscore",
+        [p.validation.scores for p in parts],
+        val.target,
+        val.target_size,
+        k=val.k,
+        seen=_seen(val),
+        normalize="zscore",
     )
     scores = combine([p.test.scores for p in parts], weights, "zscore")
     if test.exclude_seen:
@@ -109,7 +125,17 @@ def _metrics(run: Run, split: Split) -> Metrics:
 
 
 def _row(method: str, family: Family, m: Metrics, train_s: float, config: dict[str, Any]) -> Row:
-    return Row(method, family, m.k, round(m.recall, 4), round(m.ndcg, 4), round(m.hitrate, 4), round(m.coverage, 4), round(train_s, 3), config)
+    return Row(
+        method,
+        family,
+        m.k,
+        round(m.recall, 4),
+        round(m.ndcg, 4),
+        round(m.hitrate, 4),
+        round(m.coverage, 4),
+        round(train_s, 3),
+        config,
+    )
 
 
 def _step(on_step: Step | None, label: str) -> None:
@@ -126,13 +152,13 @@ def best_of(rows: Sequence[Row], family: Family, *, exclude: Sequence[str] = ())
 def summary(rows: Sequence[Row]) -> dict[str, float]:
     """Best ours / best peer recall, and the blend against its best single model."""
     ours, peer = best_of(rows, "ours"), best_of(rows, "peer")
-    out = {"best_ours": ours.recall, "best_peer": peer.recall, "ratio": ours.recall / peer.recall if peer.recall else float("nan")}
+    out = {
+        "best_ours": ours.recall,
+        "best_peer": peer.recall,
+        "ratio": ours.recall / peer.recall if peer.recall else float("nan"),
+    }
     if any(r.method == "blend" for r in rows):
         blend = next(r for r in rows if r.method == "blend")
         single = best_of(rows, "ours", exclude=("blend",))
         out |= {"blend": blend.recall, "best_single": single.recall}
     return out
-
-
-def _np_float(x: Any) -> float:
-    return float(np.asarray(x))

@@ -90,13 +90,40 @@ def our_methods(protocol: Protocol) -> list[Method]:
     if protocol == "R2":  # repeats count: the shopper's own history at two time scales
         methods += [
             Method("history", "ours", _grid([{}], [{"half_life_days": h} for h in (0.25, 0.5, 1.0)]), run_ours("history")),
-            Method("history_long", "ours", _grid([{}], [{"half_life_days": 4.0, "transform": "log1p"}, {"transform": "log1p"}, {"half_life_days": 2.0, "aggregate": "max"}]), run_ours("history")),
+            Method(
+                "history_long",
+                "ours",
+                _grid(
+                    [{}],
+                    [
+                        {"half_life_days": 4.0, "transform": "log1p"},
+                        {"transform": "log1p"},
+                        {"half_life_days": 2.0, "aggregate": "max"},
+                    ],
+                ),
+                run_ours("history"),
+            ),
         ]
     return methods + [
         Method("covisit", "ours", _grid([{"normalize": n} for n in ("cosine", "conditional")], specs), run_ours("covisit")),
-        Method("rp3beta", "ours", _grid([{"alpha": a, "beta": b} for a in (0.8, 1.0) for b in (0.3, 0.5)], specs), run_ours("rp3beta")),
-        Method("als", "ours", _grid([{"factors": f, "regularization": 0.05, "alpha": a} for f, a in ((64, 1.0), (128, 5.0))], specs), run_ours("als")),
-        Method("ease", "ours", _grid([{"l2": l} for l in ((50.0, 200.0, 500.0) if protocol == "R1" else (10.0, 50.0, 200.0))], specs), run_ours("ease")),
+        Method(
+            "rp3beta",
+            "ours",
+            _grid([{"alpha": a, "beta": b} for a in (0.8, 1.0) for b in (0.3, 0.5)], specs),
+            run_ours("rp3beta"),
+        ),
+        Method(
+            "als",
+            "ours",
+            _grid([{"factors": f, "regularization": 0.05, "alpha": a} for f, a in ((64, 1.0), (128, 5.0))], specs),
+            run_ours("als"),
+        ),
+        Method(
+            "ease",
+            "ours",
+            _grid([{"l2": l} for l in ((50.0, 200.0, 500.0) if protocol == "R1" else (10.0, 50.0, 200.0))], specs),
+            run_ours("ease"),
+        ),
     ]
 
 
@@ -140,13 +167,17 @@ def run_implicit(factory: Callable[[Config], Any]) -> Callable[[Split, Config], 
 def _als(c: Config) -> Any:
     from implicit.cpu.als import AlternatingLeastSquares
 
-    return AlternatingLeastSquares(factors=c["factors"], regularization=c["regularization"], alpha=c["alpha"], iterations=15, random_state=0)
+    return AlternatingLeastSquares(
+        factors=c["factors"], regularization=c["regularization"], alpha=c["alpha"], iterations=15, random_state=0
+    )
 
 
 def _bpr(c: Config) -> Any:
     from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-    return BayesianPersonalizedRanking(factors=c["factors"], learning_rate=c["learning_rate"], regularization=0.01, iterations=100, random_state=0)
+    return BayesianPersonalizedRanking(
+        factors=c["factors"], learning_rate=c["learning_rate"], regularization=0.01, iterations=100, random_state=0
+    )
 
 
 def _bm25(c: Config) -> Any:
@@ -166,8 +197,23 @@ def peer_methods(protocol: Protocol) -> list[Method]:
     return [
         Method("popularity", "peer", ({"count": "users"}, {"count": "weight"}), run_popularity),
         Method("own history + popularity", "peer", tuple({"half_life_days": h} for h in half_lives), run_own_history),
-        Method("implicit ALS", "peer", tuple({"factors": f, "regularization": r, "alpha": a} for f in (64, 128) for r in (0.01, 0.1) for a in (1.0, 10.0)), run_implicit(_als)),
-        Method("implicit BPR", "peer", tuple({"factors": f, "learning_rate": lr} for f in (64, 128) for lr in (0.01, 0.05)), run_implicit(_bpr)),
-        Method("implicit BM25", "peer", tuple({"K": k, "K1": 1.2, "B": b} for k in (50, 100, 200) for b in (0.5, 0.75)), run_implicit(_bm25)),
+        Method(
+            "implicit ALS",
+            "peer",
+            tuple({"factors": f, "regularization": r, "alpha": a} for f in (64, 128) for r in (0.01, 0.1) for a in (1.0, 10.0)),
+            run_implicit(_als),
+        ),
+        Method(
+            "implicit BPR",
+            "peer",
+            tuple({"factors": f, "learning_rate": lr} for f in (64, 128) for lr in (0.01, 0.05)),
+            run_implicit(_bpr),
+        ),
+        Method(
+            "implicit BM25",
+            "peer",
+            tuple({"K": k, "K1": 1.2, "B": b} for k in (50, 100, 200) for b in (0.5, 0.75)),
+            run_implicit(_bm25),
+        ),
         Method("implicit cosine", "peer", tuple({"K": k} for k in (50, 100, 200)), run_implicit(_cosine)),
     ]

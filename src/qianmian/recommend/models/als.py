@@ -44,12 +44,18 @@ class ALSRecommender(Recommender):
         self._model: Any = None
 
     def _implicit(self) -> Any:
-        from implicit.cpu.als import AlternatingLeastSquares  # loads OpenBLAS before the limit below
+        from implicit.cpu.als import (
+            AlternatingLeastSquares,  # loads OpenBLAS before the limit below
+        )
 
         with threadpool_limits(1, "blas"):  # implicit parallelizes itself; nested BLAS threads only slow it
             return AlternatingLeastSquares(
-                factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-                iterations=self.iterations, random_state=self.random_state, num_threads=self.num_threads,
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.random_state,
+                num_threads=self.num_threads,
             )
 
     def fit(self, user_items: sp.csr_matrix) -> Self:
@@ -86,8 +92,12 @@ class ALSRecommender(Recommender):
 
     def params(self) -> dict[str, Any]:
         return {
-            "factors": self.factors, "regularization": self.regularization, "alpha": self.alpha,
-            "iterations": self.iterations, "random_state": self.random_state, "num_threads": self.num_threads,
+            "factors": self.factors,
+            "regularization": self.regularization,
+            "alpha": self.alpha,
+            "iterations": self.iterations,
+            "random_state": self.random_state,
+            "num_threads": self.num_threads,
         }
 
     def arrays(self) -> dict[str, Any]:

@@ -51,7 +51,9 @@ class BlendRecommender(Recommender):
 
     kind = "blend"
 
-    def __init__(self, *, components: Sequence[Recommender], weights: Sequence[float] | None = None, normalize: Normalize = "zscore") -> None:
+    def __init__(
+        self, *, components: Sequence[Recommender], weights: Sequence[float] | None = None, normalize: Normalize = "zscore"
+    ) -> None:
         super().__init__()
         if not components:
             raise InputError("components", "at least one recommender", [])
@@ -77,8 +79,10 @@ class BlendRecommender(Recommender):
         return self.score_each([user_items] * len(self.components), userids)
 
     def score_each(self, rows: Sequence[sp.csr_matrix], userids: np.ndarray | None = None) -> np.ndarray:
-        parts = [c.score(r, userids) if w else np.zeros((r.shape[0], self.n_items), np.float32)
-                 for c, r, w in zip(self.components, rows, self.weights, strict=True)]
+        parts = [
+            c.score(r, userids) if w else np.zeros((r.shape[0], self.n_items), np.float32)
+            for c, r, w in zip(self.components, rows, self.weights, strict=True)
+        ]
         return combine(parts, self.weights, self.normalize)
 
     def item_similarity(self, itemid: int) -> np.ndarray:
@@ -105,7 +109,7 @@ class BlendRecommender(Recommender):
     def set_arrays(self, arrays: dict[str, Any]) -> None:
         for i, c in enumerate(self.components):
             prefix = f"{i}."
-            c.set_arrays({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+            c.set_arrays({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
         self.n_items = self.components[0].n_items
 
 
