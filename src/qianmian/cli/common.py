@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +28,9 @@ JsonOption = typer.Option(False, "--json", help="Print one JSON document for mac
 
 
 def settings() -> Settings:
-    return Settings()
+    """Settings from $QIANMIAN_CONFIG (a TOML file) when set, then QIANMIAN_* variables, then defaults."""
+    path = os.environ.get("QIANMIAN_CONFIG")
+    return Settings.from_toml(path) if path else Settings()
 
 
 def open_store(url: str | None) -> Store:
