@@ -51,3 +51,27 @@ def retail(shared_data, tmp_path_factory):
     ingest_file(store, shared_data / "online_retail_ii" / "online_retail_ii_2009_2010.csv.gz", layout="online-retail")
     yield store
     store.close()
+
+
+_spark_dbs: dict[int, str] = {}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def module_store(request, tmp_path_factory):
+    """An empty store per test module and engine, for modules whose data is read-only after setup
+    (one Spark database per module instead of one per test). Use it through `current_store`."""
+    store, db = _store_on(request.param, request, tmp_path_factory, request.module.__name__.rsplit(".", 1)[-1])
+    if db is not None:
+        _spark_dbs[id(store)] = db
+    yield store
+    _spark_dbs.pop(id(store), None)
+    store.close() if db is None else None
+
+
+@pytest.fixture
+def current_store(module_store, request):
+    """`module_store`, with Spark's current database pointed at it for this test."""
+    db = _spark_dbs.get(id(module_store))
+    if db is not None:
+        request.getfixturevalue("spark_session").catalog.setCurrentDatabase(db)
+    return module_store

@@ -36,10 +36,15 @@ ROWS = [
 AS_OF = dt.date(2024, 3, 31)
 
 
+@pytest.fixture(scope="module")
+def _filled(module_store):
+    module_store.append("events", events_frame(ROWS, COLUMNS))
+    return module_store
+
+
 @pytest.fixture
-def tiny(store):
-    store.append("events", events_frame(ROWS, COLUMNS))
-    return store
+def tiny(_filled, current_store):
+    return current_store
 
 
 def _stages(store, **kw) -> dict[str, str]:

@@ -27,10 +27,17 @@ ROWS = [
 AS_OF = dt.date(2024, 6, 30)
 
 
+@pytest.fixture(scope="module")
+def _filled(module_store):
+    module_store.append("events", events_frame(ROWS, COLUMNS))
+    module_store.append("users", pd.DataFrame({"user_id": ["u1", "u3", "u9"], "member_since": pd.to_datetime(
+        ["2024-01-01", "2024-03-01", "2024-07-15"])}))
+    return module_store
+
+
 @pytest.fixture
-def shop(store):
-    store.append("events", events_frame(ROWS, COLUMNS))
-    return store
+def shop(_filled, current_store):
+    return current_store
 
 
 def test_lifecycle_states_by_hand(shop):
@@ -67,8 +74,6 @@ def test_rfm_grid_cells(shop):
 
 
 def test_fast_by_hand(shop):
-    shop.append("users", pd.DataFrame({"user_id": ["u1", "u3", "u9"], "member_since": pd.to_datetime(
-        ["2024-01-01", "2024-03-01", "2024-07-15"])}))
     r = fast_report(shop, as_of=AS_OF, since=dt.date(2024, 3, 31), rules=FASTRules(active_days=30))
     # 2024-03-31: u1 P, u4 P, u5 P → 2024-06-30: u1 L, u2 P, u3 P, u4 P, u6 A (viewed); u5's buy left the window
     assert (r.F, r.rose, r.could_rise) == (5, 1, 3) and r.A == pytest.approx(1 / 3)

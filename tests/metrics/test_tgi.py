@@ -20,12 +20,17 @@ ROWS = [(u, "view", "2024-01-01 10:00", c) for c, users in
         {"toys": "0125", "books": "34567", "food": "8"}.items() for u in (f"u{i}" for i in users)]
 
 
+@pytest.fixture(scope="module")
+def _filled(module_store):
+    module_store.append("events", events_frame(ROWS, ("user_id", "behavior", "ts", "category_id")))
+    module_store.append("users", pd.DataFrame({"user_id": [f"u{i}" for i in range(10)],
+                                               "city": ["Hangzhou"] * 3 + ["Shanghai"] * 7}))
+    return module_store
+
+
 @pytest.fixture
-def worked(store):
-    store.append("events", events_frame(ROWS, ("user_id", "behavior", "ts", "category_id")))
-    store.append("users", pd.DataFrame({"user_id": [f"u{i}" for i in range(10)],
-                                        "city": ["Hangzhou"] * 3 + ["Shanghai"] * 7}))
-    return store
+def worked(_filled, current_store):
+    return current_store
 
 
 def _audiences():

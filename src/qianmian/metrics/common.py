@@ -157,11 +157,6 @@ def order_key(events: ir.Table) -> ir.StringValue:
     return events.order_id.fill_null(events.event_id)
 
 
-def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
-    """Whole days from `earlier` to `later` (both dates), computed the same way on every engine."""
-    return later.delta(earlier, unit="day")
-
-
 def ratio(num: float | int | None, den: float | int | None) -> float | None:
     """num / den, or None when the denominator is 0 or missing (JSON-friendly)."""
     if num is None or den is None or den == 0:
