@@ -4,7 +4,8 @@
   membership snapshot, by priority), self-tags, behaviour counts and recent events;
 - `GET /v1/shoppers/{user_id}/page`: the page the storefront would serve now, with the reasons and
   the recommendations in each rail — or, with `audience=`, the page as that audience's experience
-  would show it to this shopper. A preview is never written to the exposure log.
+  would show it to this shopper; `POST` the same path with an unsaved experience to preview a
+  draft. A preview is never saved nor written to the exposure log.
 - `GET /v1/shoppers`: a few active shoppers to start from.
 """
 
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
 
 from qianmian.api.auth import require
 from qianmian.api.deps import services
@@ -24,6 +27,7 @@ from qianmian.api.routers._params import date_query, day, plain, run
 from qianmian.api.services import Services
 from qianmian.metrics.common import end_of, records
 from qianmian.store import Store
+from qianmian.storefront.experiences import DEFAULT_AUDIENCE, parse_experience
 from qianmian.storefront.service import StorefrontService
 
 router = APIRouter(prefix="/v1/shoppers", tags=["shoppers"], dependencies=[require("read")])
@@ -83,14 +87,22 @@ class _OnlyAudience:
         return [self.audience] if self.audience else []
 
 
-def page_as(storefront: StorefrontService, user_id: str, audience: str | None, *, now: dt.datetime) -> dict[str, Any]:
-    """The page `user_id` would get if their only audience were `audience` (None: the default page).
+def page_as(storefront: StorefrontService, user_id: str, audience: str, *, now: dt.datetime,
+            draft: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The page `user_id` would get if their only audience were `audience` ("default": the default
+    page), optionally with `draft` (an unsaved experience spec, checked like a saved one) for it.
 
-    A shallow copy of the service with the membership replaced and no experiment, so the shopper's
-    consent, live activity, tags and the recommender are the real ones and nothing is logged.
+    A shallow copy of the service with the membership (and that experience) replaced and no
+    experiment, so the shopper's consent, live activity, tags and the recommender are the real
+    ones, and nothing is saved or logged.
     """
+    snap = storefront.snapshot
+    experiences = snap.experiences
+    if draft is not None:
+        experiences = {**experiences, audience: parse_experience(audience, draft)}
     view = copy.copy(storefront)
-    view.snapshot = replace(storefront.snapshot, membership=_OnlyAudience(audience), experiment=None)
+    member = None if audience == DEFAULT_AUDIENCE else audience
+    view.snapshot = replace(snap, membership=_OnlyAudience(member), experiences=experiences, experiment=None)
     page, _ = view.page(user_id, now=now)
     return page
 
@@ -145,6 +157,21 @@ def page(
     if audience is None:
         shown, _ = svc.storefront.page(user_id, now=now)
     else:
-        shown = page_as(svc.storefront, user_id, None if audience == "default" else audience, now=now)
+        shown = page_as(svc.storefront, user_id, audience, now=now)
+    return _labelled(svc, shown, audience)
+
+
+class DraftIn(BaseModel):
+    audience: str = Field(..., min_length=1, max_length=100, description="The audience whose experience is drafted ('default' too)")
+    experience: dict[str, Any] = Field(..., description="An experience spec, as for PUT /v1/experiences/{audience}")
+
+
+@router.post("/{user_id}/page", summary="Preview an unsaved experience: the page this shopper would get from it (nothing is saved or logged)")
+def draft_page(body: DraftIn, user_id: str = UserId, svc: Services = Depends(services)) -> dict[str, Any]:
+    shown = page_as(svc.storefront, user_id, body.audience, now=svc.clock(), draft=body.experience)
+    return _labelled(svc, shown, body.audience)
+
+
+def _labelled(svc: Services, shown: dict[str, Any], audience: str | None) -> dict[str, Any]:
     labels = run(svc, item_labels, svc.store, _page_items(shown))
     return plain({**shown, "preview_as": audience, "items": labels})
