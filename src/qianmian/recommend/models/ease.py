@@ -21,7 +21,7 @@ from qianmian.recommend.base import Recommender, as_csr
 class EASERecommender(Recommender):
     kind = "ease"
 
-    def __init__(self, *, l2: float = 500.0, max_items: int = 20_000) -> None:
+    def __init__(self, *, l2: float = 500.0, max_items: int = 5_000) -> None:
         super().__init__()
         if not l2 > 0:
             raise InputError("l2", "a positive number", l2)
