@@ -27,13 +27,15 @@ def ingest_history(store: Store, *, limit: int) -> list[dict[str, Any]]:
 
 
 def quarantine_page(store: Store, *, ingest_id: str | None, field: str | None, offset: int, limit: int) -> dict[str, Any]:
-    """Quarantined rows (optionally of one load and one field), their reasons grouped, and one page of rows."""
+    """Quarantined rows (optionally of one load and one field), the reasons grouped by the rule broken
+    (the received value cut off), and one page of rows."""
     q = store.table("quarantine")
     if ingest_id is not None:
         q = q.filter(q.ingest_id == ingest_id)
     if field is not None:
         q = q.filter(q.field == field)
-    reasons = q.group_by(["field", "reason"]).aggregate(rows=q.count())
+    kind = q.reason.re_replace(r", received .*$", "")  # the rule broken, without the value that broke it
+    reasons = q.mutate(reason=kind).group_by(["field", "reason"]).aggregate(rows=q.count())
     reasons = reasons.order_by([ibis.desc(reasons.rows), reasons.field, reasons.reason]).limit(50)
     page = q.order_by([q.ingest_id, q.source, q.row_number]).limit(limit, offset=offset)
     return {
