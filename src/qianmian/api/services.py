@@ -135,6 +135,7 @@ class Services:
             log.info("write-ahead log: %d rows from the last run applied", replayed)
         self.storefront.install_file(now=self.clock())
         self.storefront.refresh()
+        log.info("storefront rails from %s", self.storefront.load_models())
         threading.Thread(target=self._refresh_loop, name="qianmian-refresh", daemon=True).start()
 
     def _refresh_loop(self) -> None:
@@ -150,6 +151,7 @@ class Services:
         self.log.drain()
         self.keyring.refresh()
         self.storefront.refresh()
+        self.storefront.load_models()
 
     def stop(self) -> None:
         if not self.log.started:

@@ -2,8 +2,8 @@
 
 - audiences: `qianmian.audiences.membership.MembershipIndex.load(store, as_of=None)` (the latest
   materialized day); fallback: nobody is in an audience (everyone gets the default experience);
-- recommendations: `qianmian.recommend.service.RecommendService` over ``<data_dir>/models``;
-  fallback: popularity rails (`qianmian.storefront.recs.PopularRecommender`);
+- recommendations: `qianmian.recommend.service.RecommendService.load(<data_dir>/models)` (the
+  latest trained version); fallback: popularity rails (`qianmian.storefront.recs.PopularRecommender`);
 - experiments: `ExperimentRegistry(store).get(settings.storefront_experiment)` and `assign`.
 
 Tests inject their own through `create_app(..., recommender=..., load_membership=...)`.
@@ -38,17 +38,21 @@ def load_experiment(store: Store, name: str) -> Any:
     return ExperimentRegistry(store).get(name)
 
 
-def load_recommender(models: Path) -> Any | None:
-    """The trained recommendation service, or None (popularity rails) when there is none."""
+def recommender_loader(models: Path) -> Any | None:
+    """A loader for the trained recommendation service over `models`, or None when not installed."""
     try:
-        from qianmian.recommend.service import RecommendService  # type: ignore[import-not-found]
+        from qianmian.recommend.service import RecommendService
     except ImportError:
-        log.info("recommendation service not installed: popularity rails")
+        log.info("recommendation package not installed: popularity rails")
         return None
-    if not models.is_dir() or not any(models.iterdir()):
-        log.info("no trained models in %s: popularity rails", models)
-        return None
-    return RecommendService.load(models)
+
+    def load(store: Store, audience_of: Any) -> Any | None:
+        if not models.is_dir() or not any(models.iterdir()):
+            log.info("no trained models in %s: popularity rails", models)
+            return None
+        return RecommendService.load(models, store=store, audience_of=audience_of)
+
+    return load
 
 
 def _optional(module: str, name: str) -> Any | None:
@@ -60,8 +64,16 @@ def _optional(module: str, name: str) -> Any | None:
 
 def collaborators(settings: Settings, extras: dict[str, Any]) -> Collaborators:
     """What is injected in `extras`, else what the installed packages provide."""
-    recommender = extras["recommender"] if "recommender" in extras else load_recommender(settings.data_dir / "models")
+    models = settings.data_dir / "models"
+    injected = "recommender" in extras
     membership = extras.get("load_membership", load_membership if _optional("qianmian.audiences.membership", "MembershipIndex") else None)
     assign = _optional("qianmian.experiments.assignment", "assign")
     experiment = extras.get("load_experiment", load_experiment if assign is not None else None)
-    return Collaborators(recommender=recommender, load_membership=membership, load_experiment=experiment, assign=extras.get("assign", assign))
+    return Collaborators(
+        recommender=extras.get("recommender"),
+        load_recommender=None if injected else recommender_loader(models),
+        models_dir=None if injected else models,
+        load_membership=membership,
+        load_experiment=experiment,
+        assign=extras.get("assign", assign),
+    )

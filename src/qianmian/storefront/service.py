@@ -23,6 +23,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
@@ -78,6 +79,8 @@ class Collaborators:
     """Optional parts built by other packages; each has a fallback."""
 
     recommender: Recommender | None = None
+    load_recommender: Callable[[Store, Callable[[str], str | None]], Recommender | None] | None = None
+    models_dir: Path | None = None
     load_membership: Callable[[Store], Membership] | None = None
     load_experiment: Callable[[Store, str], Any] | None = None
     assign: Assign | None = None
@@ -104,6 +107,21 @@ class StorefrontService:
         self.popular = PopularRecommender(lambda: self.snapshot.popularity, self.live)
         self.recommender: Recommender = collaborators.recommender or self.popular
         self.problems: dict[str, str] = {}
+
+    def load_models(self) -> str:
+        """(Re)load trained models through the loader; popularity rails when there are none."""
+        load = self.parts.load_recommender
+        if load is None:
+            return "popularity" if self.recommender is self.popular else "injected"
+        with self.lock:
+            loaded = self._try("recommender", lambda st: load(st, self.primary_audience), None)
+        self.recommender = loaded or self.popular
+        return "trained models" if loaded else "popularity"
+
+    def primary_audience(self, user_id: str) -> str | None:
+        """The shopper's highest-priority audience (for cold-start "audience favourites")."""
+        found = self.snapshot.membership.audiences_of(user_id)
+        return found[0] if found else None
 
     # -- snapshots -----------------------------------------------------------------------------
     def install_file(self, *, now: dt.datetime) -> None:
@@ -203,7 +221,11 @@ class StorefrontService:
         cart = cart_items(seen) if rail.scene == "cart" else None
         if rail.scene == "cart" and not cart:
             return []
-        return self.recommend(user_id, rail.scene, rail.k, item_id=item, cart=cart)
+        try:
+            return self.recommend(user_id, rail.scene, rail.k, item_id=item, cart=cart)
+        except QianmianError as exc:  # e.g. an item the model has never seen: popularity instead
+            self.problems["rails"] = f"{type(exc).__name__}: {exc}"
+            return self.popular.recommend(user_id, rail.scene, rail.k, item_id=item, cart=cart)
 
     def _nearby(self, profile: Profile, lat: float | None, lon: float | None, reasons: list[str]) -> dict[str, Any] | None:
         loc = self.snapshot.locator
@@ -273,6 +295,8 @@ class StorefrontService:
             if remove:
                 active = remove_tags(self.store, uid, remove, source=source, ts=now)
         self.snapshot = replace(self.snapshot, tags={**self.snapshot.tags, uid: tuple(active)})
+        if hasattr(self.recommender, "set_tags"):  # tag filters in the recommendation rules
+            self.recommender.set_tags(uid, active)
         return active
 
     def tags_of(self, user_id: str) -> list[str]:
@@ -326,6 +350,8 @@ class StorefrontService:
         self.snapshot = replace(self.snapshot, profiles=self.snapshot.profiles.with_consent(user_id, consent))
         if not consent:
             self.live.forget(user_id)
+        if hasattr(self.recommender, "set_opted_out"):
+            self.recommender.set_opted_out(user_id, not consent)
 
     def erase(self, user_id: str) -> dict[str, Any]:
         """Erase the shopper from the store, the live buffer, the snapshots and the models."""
@@ -337,8 +363,13 @@ class StorefrontService:
         self.snapshot = replace(s, profiles=s.profiles.without(user_id), tags={k: v for k, v in s.tags.items() if k != user_id})
         return {"tables": tables, "models": models}
 
-    def _forget_in_models(self, user_id: str) -> str:
-        if self.recommender is self.popular:
-            return "no trained models loaded (popularity holds no per-user data)"
-        result = self.recommender.forget(user_id)
-        return str(result) if result is not None else "user vectors and live history removed"
+    def _forget_in_models(self, user_id: str) -> dict[str, Any]:
+        """Scrub the shopper from the bundles on disk, then reload (the old copy in memory goes)."""
+        self.recommender.forget(user_id)
+        if self.parts.models_dir is None:
+            return {"bundles_scrubbed": [], "serving": "injected" if self.recommender is not self.popular else "popularity"}
+        from qianmian.storefront.model_erasure import erase_from_bundles
+
+        scrubbed = erase_from_bundles(self.parts.models_dir, user_id)
+        serving = self.load_models() if scrubbed else ("trained models" if self.recommender is not self.popular else "popularity")
+        return {"bundles_scrubbed": scrubbed, "serving": serving}
