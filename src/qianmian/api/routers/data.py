@@ -35,7 +35,8 @@ def quarantine_page(store: Store, *, ingest_id: str | None, field: str | None, o
     if field is not None:
         q = q.filter(q.field == field)
     kind = q.reason.re_replace(r", received .*$", "")  # the rule broken, without the value that broke it
-    reasons = q.mutate(reason=kind).group_by(["field", "reason"]).aggregate(rows=q.count())
+    kinds = q.mutate(reason=kind)
+    reasons = kinds.group_by(["field", "reason"]).aggregate(rows=kinds.count())
     reasons = reasons.order_by([ibis.desc(reasons.rows), reasons.field, reasons.reason]).limit(50)
     page = q.order_by([q.ingest_id, q.source, q.row_number]).limit(limit, offset=offset)
     return {
