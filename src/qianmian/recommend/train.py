@@ -54,7 +54,9 @@ DEFAULT_MODELS: tuple[ModelSpec, ...] = (
         level="category",
     ),
     ModelSpec("layer_trending", "popular", {"count": "weight"}, MatrixSpec(half_life_days=1.0), level="category"),
-    ModelSpec("layers", "blend", parts=("layer_history", "layer_covisit", "layer_trending"), weights=(1.5, 0.35, 0.1)),
+    ModelSpec(
+        "layers", "blend", {"holdout_days": 1.0}, parts=("layer_history", "layer_covisit", "layer_trending"), weights=(1.5, 0.35, 0.1)
+    ),
 )
 """The default model set; `home`, `similar`, `cart`, `layers` scenes read `home`, `covisit`,
 `cart`, `layers`; `popular`/`trending` serve cold starts and opted-out shoppers."""
@@ -150,12 +152,14 @@ def learn_blend(
 ) -> list[float]:
     """Blend weights learned on the window [cutoff − holdout_days, cutoff).
 
+    A blend may set its own window with `params={"holdout_days": ...}` (layers: the next day).
+
     Parts are refitted on the events before the window; the target is what each shopper touched
     in the window (item level: only items new to them, as `home` never repeats; category level:
     repeats count). Falls back to the given weights when the window has no target.
     """
     cutoff = cutoff_of(as_of)
-    start = cutoff - dt.timedelta(days=holdout_days)
+    start = cutoff - dt.timedelta(days=float(blend.params.get("holdout_days", holdout_days)))
     parts = [specs[p] for p in blend.parts]
     level = parts[0].level
     cols = bundle.items if level == "item" else bundle.categories
