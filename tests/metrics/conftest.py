@@ -1,4 +1,9 @@
-"""Shared fixtures for the metrics tests: real-data stores per engine, raw SQL, tiny event frames."""
+"""Shared fixtures for the metrics tests: real-data stores per engine, stores shared by a module.
+
+On Spark every store here is the session's one migrated test store (`spark_store` from
+tests/conftest.py), emptied before it is filled, exactly as the `store` fixture does; nothing here
+changes Spark's current database.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +11,37 @@ import pytest
 
 ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
 
-_db = iter(range(1, 1 << 20))
+
+def _empty_spark_store(request):
+    from qianmian.store import schema
+
+    s = request.getfixturevalue("spark_store")
+    core = set(schema.TABLES)
+    for name in s.list_tables():
+        if name in core:
+            s.con.raw_sql(f"TRUNCATE TABLE `{name}`")
+        elif name != "schema_version":
+            s.con.drop_table(name, force=True)
+    return s
 
 
 def _store_on(engine: str, request, tmp_path_factory, name: str):
     from qianmian.store import connect
 
     if engine == "duckdb":
-        return connect(f"duckdb:///{tmp_path_factory.mktemp(name) / 'store.duckdb'}"), None
-    session = request.getfixturevalue("spark_session")
-    db = f"qm_metrics_{name}_{next(_db)}"
-    session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
-    session.catalog.setCurrentDatabase(db)
-    return connect(session), db
+        return connect(f"duckdb:///{tmp_path_factory.mktemp(name) / 'store.duckdb'}")
+    return _empty_spark_store(request)
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def taobao_module(request, shared_data, tmp_path_factory):
-    """The Taobao 84k slice ingested once per engine (module scope)."""
+def taobao(request, shared_data, tmp_path_factory):
+    """The Taobao 84k slice ingested once per engine (module scope; tests only read it)."""
     from qianmian.ingest import ingest_file
 
-    store, db = _store_on(request.param, request, tmp_path_factory, "taobao")
+    store = _store_on(request.param, request, tmp_path_factory, "taobao")
     ingest_file(store, shared_data / "taobao_userbehavior" / "ub_head_by_user_84k.csv", layout="taobao")
-    yield store, db
-    store.close() if db is None else None
-
-
-@pytest.fixture
-def taobao(taobao_module, request):
-    """The module's Taobao store, with Spark's current database pointed at it for this test."""
-    store, db = taobao_module
-    if db is not None:
-        request.getfixturevalue("spark_session").catalog.setCurrentDatabase(db)
-    return store
+    yield store
+    store.close() if store.engine == "duckdb" else None
 
 
 @pytest.fixture(scope="session")
@@ -53,25 +56,11 @@ def retail(shared_data, tmp_path_factory):
     store.close()
 
 
-_spark_dbs: dict[int, str] = {}
-
-
 @pytest.fixture(scope="module", params=ENGINES)
 def module_store(request, tmp_path_factory):
-    """An empty store per test module and engine, for modules whose data is read-only after setup
-    (one Spark database per module instead of one per test). Use it through `current_store`."""
-    store, db = _store_on(request.param, request, tmp_path_factory, request.module.__name__.rsplit(".", 1)[-1])
-    if db is not None:
-        _spark_dbs[id(store)] = db
+    """An empty store per test module and engine, for modules whose tests only read the data
+    their module fixture wrote (one Spark reset per module instead of one per test)."""
+    store = _store_on(request.param, request, tmp_path_factory, request.module.__name__.rsplit(".", 1)[-1])
     yield store
-    _spark_dbs.pop(id(store), None)
-    store.close() if db is None else None
+    store.close() if store.engine == "duckdb" else None
 
-
-@pytest.fixture
-def current_store(module_store, request):
-    """`module_store`, with Spark's current database pointed at it for this test."""
-    db = _spark_dbs.get(id(module_store))
-    if db is not None:
-        request.getfixturevalue("spark_session").catalog.setCurrentDatabase(db)
-    return module_store

@@ -43,8 +43,8 @@ def _filled(module_store):
 
 
 @pytest.fixture
-def tiny(_filled, current_store):
-    return current_store
+def tiny(_filled):
+    return _filled
 
 
 def _stages(store, **kw) -> dict[str, str]:

@@ -36,8 +36,8 @@ def _filled(module_store):
 
 
 @pytest.fixture
-def shop(_filled, current_store):
-    return current_store
+def shop(_filled):
+    return _filled
 
 
 def test_lifecycle_states_by_hand(shop):

@@ -29,8 +29,8 @@ def _filled(module_store):
 
 
 @pytest.fixture
-def worked(_filled, current_store):
-    return current_store
+def worked(_filled):
+    return _filled
 
 
 def _audiences():
