@@ -115,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     lat = latency(args.data)
     load1 = os.getloadavg()[0]
-    print(f"\n== latency: 20 items for one user from a loaded model (R1 test matrix, 2000 users; load average {load1:.1f} on {os.cpu_count()} cores) ==")
+    print(
+        f"\n== latency: 20 items for one user from a loaded model (R1 test matrix, 2000 users; load average {load1:.1f} on {os.cpu_count()} cores) =="
+    )
     for name, (p50, p99, cpu99) in lat.items():
         print(f"{name:14s} p50 {p50:.3f} ms   p99 {p99:.3f} ms   (CPU-time p99 {cpu99:.3f} ms)")
     for name in ("ours EASE", "ours ALS"):

@@ -55,7 +55,11 @@ DEFAULT_MODELS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec("layer_trending", "popular", {"count": "weight"}, MatrixSpec(half_life_days=1.0), level="category"),
     ModelSpec(
-        "layers", "blend", {"holdout_days": 1.0}, parts=("layer_history", "layer_covisit", "layer_trending"), weights=(1.5, 0.35, 0.1)
+        "layers",
+        "blend",
+        {"holdout_days": 1.0},
+        parts=("layer_history", "layer_covisit", "layer_trending"),
+        weights=(1.5, 0.35, 0.1),
     ),
 )
 """The default model set; `home`, `similar`, `cart`, `layers` scenes read `home`, `covisit`,
