@@ -46,7 +46,7 @@ USERS = pd.DataFrame(
 
 
 @pytest.fixture
-def features(store) -> pd.DataFrame:
+def loaded(store):
     rows = [
         {"event_id": f"e{i}", "user_id": u, "behavior": b, "category_id": c, "ts": _at(d), "amount": a, "order_id": o}
         for i, (u, b, c, d, a, o) in enumerate(EVENTS)
@@ -54,16 +54,13 @@ def features(store) -> pd.DataFrame:
     store.append("events", pd.DataFrame(rows))
     store.append("users", USERS)
     set_tags(store, "u1", ["vegan", "budget"], source="self", ts=dt.datetime(2024, 1, 1))
-    frame = store.execute(consumer_features(store, as_of=AS_OF))
-    return frame.set_index("user_id").sort_index()
+    return store
 
 
-def test_one_row_per_profiled_consumer(features) -> None:
+def test_hand_checked_values(loaded) -> None:
+    features = loaded.execute(consumer_features(loaded, as_of=AS_OF)).set_index("user_id").sort_index()
     # u4 only acts after as_of, u6 opted out: neither is profiled
     assert list(features.index) == ["u1", "u2", "u3", "u5"]
-
-
-def test_hand_checked_values(features) -> None:
     u1, u2, u3, u5 = (features.loc[u] for u in ["u1", "u2", "u3", "u5"])
     assert (u1.view_1d, u1.view_7d, u1.view_30d, u1.buy_7d, u1.buy_365d) == (1, 1, 3, 2, 2)
     assert (u1.frequency, u1.monetary, u1.recency_days, u1.tenure_days) == (1, 150.0, 4, 4)
@@ -77,7 +74,17 @@ def test_hand_checked_values(features) -> None:
     assert bool(u5.member) and pd.isna(u5.first_seen) and u5.country == "France"
 
 
-def test_category_counts_are_a_long_table(store, features) -> None:
+def test_parts_limit_the_columns(loaded) -> None:
+    lean = consumer_features(loaded, as_of=AS_OF, parts=("lifecycle",))
+    assert "lifecycle" in lean.columns and "aipl" not in lean.columns and "view_30d" not in lean.columns
+    frame = loaded.execute(lean).set_index("user_id").sort_index()
+    assert frame.loc["u2", "lifecycle"] == "churning" and frame.loc["u3", "frequency"] == 0
+    with pytest.raises(InputError, match="parts"):
+        consumer_features(loaded, as_of=AS_OF, parts=("everything",))  # type: ignore[arg-type]
+
+
+def test_category_counts_are_a_long_table(loaded) -> None:
+    store = loaded
     long = store.execute(category_features(store, as_of=AS_OF, spec=FeatureSpec(windows=(7, 30))))
     cells = {(r.user_id, r.category_id): (r.view_30d, r.buy_7d) for r in long.itertuples()}
     assert cells[("u1", "c1")] == (2, 1) and cells[("u1", "c2")] == (1, 1)
