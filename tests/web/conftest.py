@@ -32,6 +32,19 @@ def demo_file(tmp_path_factory) -> Path:
     return path
 
 
+def cli_json(demo_file: Path, *args: str) -> object:
+    """What `qianmian <args> --store <demo file> --json` prints, parsed."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from qianmian.cli import app as cli
+
+    result = CliRunner().invoke(cli, [*args, "--store", f"duckdb:///{demo_file}", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
 def make_app(path: Path, data_dir: Path, **settings):
     from qianmian.api import create_app
     from qianmian.config import Settings

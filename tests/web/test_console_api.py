@@ -4,18 +4,14 @@ shopper views agree with independent pandas computations, previews are never log
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
-
-from qianmian.cli import app as cli
 from qianmian.web import STATIC_DIR
 
-from .conftest import AS_OF, SINCE, make_app
+from .conftest import AS_OF, SINCE, cli_json, make_app
 
 PERIOD = f"{SINCE}..{AS_OF}"
 REPORTS = {  # API path and params → the same report from the CLI
@@ -29,12 +25,6 @@ REPORTS = {  # API path and params → the same report from the CLI
             ["report", "tgi", "--target", "aipl:L", "--by", "category_id", "--as-of", AS_OF, "--min-count", "10", "--limit", "15"]),
     "association": ({"level": "category", "basket": "day", "min_support": 0.02}, ["report", "association", "--level", "category", "--basket", "day", "--min-support", "0.02"]),
 }
-
-
-def cli_json(demo_file, *args: str) -> object:
-    result = CliRunner().invoke(cli, [*args, "--store", f"duckdb:///{demo_file}", "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def events(client) -> pd.DataFrame:

@@ -19,11 +19,12 @@ export async function render(view, ctx) {
   ctx.api.get("/v1/shoppers", { as_of: asOfDay, limit: 30 }).then((rows) => {
     rows.forEach((r) => ids.append(h("option", { value: r.user_id }, `${r.events} events, ${r.buys} buys`)));
     clear(picks, h("span", { class: "muted" }, "Try:"), rows.slice(0, 4).map((r) => h("button", { class: "link", onclick: () => { user.value = r.user_id; look(); } }, r.user_id)));
+    if (!user.value && rows.length) { user.value = rows[0].user_id; look(); }  // start from the most active shopper
   }).catch(() => {});
 
   const look = () => {
     const id = user.value.trim();
-    if (!id) { clear(out, empty("Type a shopper's id", "Pick one of the suggestions to start.")); return; }
+    if (!id) { clear(out, empty("Type a shopper's id", "Or pick one of the suggestions.")); return; }
     history.replaceState(null, "", `#/shopper?user=${encodeURIComponent(id)}&as_of=${asOf.value}`);
     clear(out);
     const who = h("div"), page = h("div");
