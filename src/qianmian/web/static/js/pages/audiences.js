@@ -52,7 +52,7 @@ async function audienceList(ctx, state, onPick, refresh) {
       { label: "prio", key: "priority", num: true },
       { label: "name", render: (r) => h("b", {}, r.name) },
       { label: "members", num: true, render: (r) => (r.members === null ? h("span", { class: "muted", title: "not materialized yet" }, "—") : fmtInt(r.members)) },
-      { label: "rule, in words", render: (r) => h("span", { class: "small" }, r.sentence), title: (r) => r.rule },
+      { label: "rule, in words", render: (r) => h("span", { class: "small clamp", title: `${r.sentence}\n\n${r.rule}` }, r.sentence) },
     ], rows, { onRow: (r) => onPick(r), testid: "audience-list" }))
     : empty("No audiences yet", "Write a rule on the right and save it, or start from a seed template below.");
   return h("div", { class: "stack" }, body,
