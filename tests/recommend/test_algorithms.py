@@ -134,3 +134,13 @@ def test_id_map_round_trip(values):
     idx = m.index(values)
     assert (idx >= 0).all() and list(m.external(idx)) == values
     assert m.get("\x00never") is None
+
+
+def test_ease_on_the_most_popular_items_only():
+    x = sp.random(200, 60, density=0.1, format="csr", random_state=1, dtype=np.float32)
+    m = EASERecommender(l2=5.0, max_items=30).fit(x)
+    users = np.diff(x.tocsc().indptr)
+    assert len(m.items) == 30 and users[m.items].min() >= np.sort(users)[-30]
+    ref = np.zeros((5, 60), np.float32)
+    ref[:, m.items] = x[:5][:, m.items] @ m.B
+    np.testing.assert_allclose(m.score(x[:5]), ref, atol=1e-5)

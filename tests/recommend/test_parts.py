@@ -30,12 +30,14 @@ def test_live_buffer_keeps_the_last_events_and_expires_with_a_given_now():
 
 def test_tags_come_from_tags_and_attributes():
     items = IdMap.from_values(["a", "b", "c", "d"])
-    frame = pd.DataFrame({
-        "item_id": ["a", "b", "c", "zzz"],
-        "tags": ["Scented, consumable", None, "", "x"],
-        "attributes": ['{"scent": "none"}', '{"scent": "Rose", "vegan": true}', "not json", None],
-        "stock": [5, None, 0, 1],
-    })
+    frame = pd.DataFrame(
+        {
+            "item_id": ["a", "b", "c", "zzz"],
+            "tags": ["Scented, consumable", None, "", "x"],
+            "attributes": ['{"scent": "none"}', '{"scent": "Rose", "vegan": true}', "not json", None],
+            "stock": [5, None, 0, 1],
+        }
+    )
     cat = Catalog.from_frame(frame, items)
     assert cat.has_any(["scented"]).tolist() == [True, False, False, False]
     assert cat.has_any(["scent"]).tolist() == [False, True, False, False]  # "none" is false-like
@@ -55,7 +57,9 @@ def test_self_tag_conflicts_and_bought_rule():
 
 
 def test_pins_go_first_only_when_allowed():
-    ids, scores = pin(np.array([5, 3, 1]), np.array([3.0, 2.0, 1.0], np.float32), np.array([1, 7]), np.array([True] * 7 + [False]))
+    ids, scores = pin(
+        np.array([5, 3, 1]), np.array([3.0, 2.0, 1.0], np.float32), np.array([1, 7]), np.array([True] * 7 + [False])
+    )
     assert ids.tolist() == [1, 5, 3] and scores[0] == 3.0
     with pytest.raises(InputError):
         Rules(max_per_category=0)

@@ -99,6 +99,12 @@ class Recommender(ABC):
     def item_similarity(self, itemid: int) -> np.ndarray:
         """Similarity of every item to `itemid` (length n_items)."""
 
+    def similarity_block(self, items: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """sim(items[a], columns[b]) as a dense (len(items) × len(columns)) array (for reasons)."""
+        if not len(items):
+            return np.zeros((0, len(columns)), np.float32)
+        return np.vstack([np.asarray(self.item_similarity(int(i)))[columns] for i in items])
+
     @abstractmethod
     def params(self) -> dict[str, Any]:
         """The constructor keyword arguments (JSON-serializable)."""

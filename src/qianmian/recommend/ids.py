@@ -51,6 +51,8 @@ class IdMap:
 
     def index(self, external_ids: Iterable[object]) -> np.ndarray:
         """Internal numbers of `external_ids` (int64), -1 for ids this map does not know."""
+        if isinstance(external_ids, (list, tuple)) and len(external_ids) < 8:  # serving: skip pandas for a few ids
+            return np.array([self._positions().get(str(x), -1) for x in external_ids], np.int64)
         values = pd.Index(
             np.asarray(list(external_ids) if not isinstance(external_ids, np.ndarray) else external_ids, dtype=object)
         ).astype(str)
@@ -58,8 +60,15 @@ class IdMap:
 
     def get(self, external_id: object) -> int | None:
         """The internal number of one id, or None."""
-        pos = self._index.get_indexer([str(external_id)])[0]
-        return None if pos < 0 else int(pos)
+        return self._positions().get(str(external_id))
+
+    def _positions(self) -> dict[str, int]:
+        """id → number, built on first use (fast single lookups when serving)."""
+        cached = self.__dict__.get("_dict")
+        if cached is None:
+            cached = {str(x): i for i, x in enumerate(self.ids)}
+            object.__setattr__(self, "_dict", cached)
+        return cached
 
     def external(self, internal: Iterable[int] | np.ndarray) -> np.ndarray:
         """External ids of internal numbers."""

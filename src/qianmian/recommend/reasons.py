@@ -34,18 +34,19 @@ def anchors(
     history: np.ndarray,
     weights: np.ndarray,
     recommended: np.ndarray,
-    similarity: Callable[[int], np.ndarray],
+    similarity: Callable[[np.ndarray, np.ndarray], np.ndarray],
     *,
     max_history: int = 20,
 ) -> np.ndarray:
     """Position in `history` of each recommended item's anchor, or -1 when nothing explains it.
 
-    Only the `max_history` heaviest history items are considered (one similarity row each).
+    `similarity(items, columns)` gives the dense block sim(items × columns) (a model's
+    `similarity_block`); only the `max_history` heaviest history items are considered.
     """
     if not len(history) or not len(recommended):
         return np.full(len(recommended), -1, np.int64)
     top = np.argsort(-weights, kind="stable")[:max_history]
-    sims = np.vstack([similarity(int(h))[recommended] for h in history[top]])
+    sims = np.asarray(similarity(history[top], recommended), np.float32)
     contrib = sims * weights[top, None]
     best = contrib.argmax(axis=0)
     found = contrib[best, np.arange(len(recommended))] > 0

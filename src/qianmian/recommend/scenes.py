@@ -46,7 +46,7 @@ def from_anchors(
     template: str,
     context: np.ndarray,
     weights: np.ndarray,
-    similarity: Callable[[int], np.ndarray],
+    similarity: Callable[[np.ndarray, np.ndarray], np.ndarray],
     title: Callable[[int], str],
     fallback: str,
     verbs: np.ndarray | None = None,

@@ -167,7 +167,7 @@ class RecommendService:
         ids = None if live or u is None else np.array([u])
         scores = model.score_each(rows, ids) if isinstance(model, BlendRecommender) else model.score(rows[0], ids)
         ctx, weights, verbs = self._context(u, live)
-        sim = self.bundle.model("covisit").item_similarity
+        sim = self.bundle.model("covisit").similarity_block
         reason = from_anchors("because", ctx, weights, sim, self.catalog.title, R.text("for_you"), verbs)
         return self._finish(Scored(np.asarray(scores)[0], reason), k, uid, bought=self._bought(uid))
 
@@ -198,7 +198,7 @@ class RecommendService:
             block |= np.isin(self.catalog.category, cats[cats >= 0])
         template = "goes_with" if complements else "often_with"
         reason = from_anchors(
-            template, items, np.ones(len(items), np.float32), model.item_similarity, self.catalog.title, R.text("trending")
+            template, items, np.ones(len(items), np.float32), model.similarity_block, self.catalog.title, R.text("trending")
         )
         return self._finish(Scored(scores, reason), k, uid, bought=self._bought(uid), extra_block=block)
 

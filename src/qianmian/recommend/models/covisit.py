@@ -60,6 +60,9 @@ class CovisitRecommender(Recommender):
     def item_similarity(self, itemid: int) -> np.ndarray:
         return self.W[itemid].toarray().ravel()
 
+    def similarity_block(self, items: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        return self.W[np.asarray(items, np.int64)][:, np.asarray(columns, np.int64)].toarray()
+
     def params(self) -> dict[str, Any]:
         return {"normalize": self.normalize, "neighbours": self.neighbours, "min_count": self.min_count}
 

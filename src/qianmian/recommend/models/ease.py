@@ -49,8 +49,14 @@ class EASERecommender(Recommender):
         rows = as_csr(user_items, self.n_items)
         if len(self.items) == self.n_items:
             return np.asarray(rows @ self.B)
+        pos = np.full(self.n_items, -1, np.int64)
+        pos[self.items] = np.arange(len(self.items))
+        r = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        p = pos[rows.indices]
+        keep = p >= 0
+        sub = sp.csr_matrix((rows.data[keep], (r[keep], p[keep])), shape=(rows.shape[0], len(self.items)))
         out = np.zeros((rows.shape[0], self.n_items), np.float32)
-        out[:, self.items] = rows[:, self.items] @ self.B
+        out[:, self.items] = sub @ self.B
         return out
 
     def item_similarity(self, itemid: int) -> np.ndarray:

@@ -50,6 +50,9 @@ class RP3betaRecommender(Recommender):
     def item_similarity(self, itemid: int) -> np.ndarray:
         return self.W[itemid].toarray().ravel()
 
+    def similarity_block(self, items: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        return self.W[np.asarray(items, np.int64)][:, np.asarray(columns, np.int64)].toarray()
+
     def params(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "beta": self.beta, "neighbours": self.neighbours}
 
