@@ -38,7 +38,9 @@ def quarantine_page(store: Store, *, ingest_id: str | None, field: str | None, o
     kinds = q.mutate(reason=kind)
     reasons = kinds.group_by(["field", "reason"]).aggregate(rows=kinds.count())
     reasons = reasons.order_by([ibis.desc(reasons.rows), reasons.field, reasons.reason]).limit(50)
-    page = q.order_by([q.ingest_id, q.source, q.row_number]).limit(limit, offset=offset)
+    order = [q.ingest_id, q.source, q.row_number]
+    numbered = q.mutate(_n=ibis.row_number().over(order_by=order))  # LIMIT … OFFSET breaks the Spark backend's result schema
+    page = numbered.filter(numbered._n >= offset, numbered._n < offset + limit).order_by("_n").drop("_n")
     return {
         "total": int(store.execute(q.count())),
         "offset": offset,
