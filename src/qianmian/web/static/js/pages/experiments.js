@@ -71,6 +71,11 @@ function showResults(ctx, exp, el) {
   const seq = h("input", { type: "checkbox" });
   const out = h("div"), close = h("div");
   const run = () => {
+    if (!exp.shoppers) {
+      clear(out, empty("No exposures yet", `Results appear once shoppers are exposed: serve it from the storefront (QIANMIAN_STOREFRONT_EXPERIMENT=${exp.name}) or load exposures with \`qianmian experiment log FILE\`.`));
+      clear(close, empty("Nothing to close out yet", "The campaign's experiment has no exposures."));
+      return;
+    }
     fill(out, () => report(ctx, exp, asOf.value, cuped.checked, seq.checked), { hint: (e) => (e.status === 404 ? "No exposures yet: the experiment has results once the storefront serves its pages (or exposures are loaded with `qianmian experiment log`)." : null) });
     if (exp.campaign) fill(close, () => closeout(ctx, exp, asOf.value));
   };
