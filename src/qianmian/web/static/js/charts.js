@@ -52,8 +52,9 @@ export function aiplFunnel(counts, shares, { stages = ["A", "I", "P", "L"] } = {
     const g = s("g", { "data-stage": st });
     g.append(s("text", { x: 0, y: y + rowH / 2 + 5, class: "label", style: "font-size:13px;font-weight:600" }, `${st} · ${STAGE_NAMES[st]}`));
     g.append(tip(s("rect", { x, y, width: w, height: rowH, rx: 7, fill: STAGE_COLORS[st] }), `${STAGE_NAMES[st]}: ${fmtInt(n)} consumers (${fmtPct(shares[st])})`));
-    g.append(s("text", { x: left + width / 2, y: y + rowH / 2 + 5, "text-anchor": "middle", class: "big", fill: st === "A" ? "#123" : "#fff",
-      style: st === "A" ? "fill:#123" : null, "data-testid": `aipl-${st}`, "data-value": n }, `${fmtInt(n)} · ${fmtPct(shares[st])}`));
+    const text = `${fmtInt(n)} · ${fmtPct(shares[st])}`, inside = w >= 130;  // a narrow band gets its label beside it
+    g.append(s("text", { x: inside ? left + width / 2 : x + w + 8, y: y + rowH / 2 + 5, "text-anchor": inside ? "middle" : "start",
+      class: inside ? "big" : "value", style: inside && st === "A" ? "fill:#123" : null, "data-testid": `aipl-${st}`, "data-value": n }, text));
     svg.append(g);
   });
   return svg;

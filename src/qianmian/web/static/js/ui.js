@@ -75,7 +75,7 @@ export function table(columns, rows, { onRow, selected, testid, empty: emptyText
     const v = c.render ? c.render(r) : r[c.key];
     return h("td", { class: c.num ? "num" : "", title: c.title ? c.title(r) : null }, v instanceof Node ? v : v === null || v === undefined ? "—" : String(v));
   })));
-  return h("table", { class: "data", "data-testid": testid }, h("thead", {}, head), h("tbody", {}, body));
+  return h("div", { class: "hscroll" }, h("table", { class: "data", "data-testid": testid }, h("thead", {}, head), h("tbody", {}, body)));
 }
 
 // Async section: shows a spinner, then the result of `build()` or the error.

@@ -73,22 +73,24 @@ export async function render(view, ctx) {
 function result(r) {
   const rows = r.rows.filter((x) => x.stage !== "anonymous");
   const cats = rows.map((x) => x.stage);
-  const notes = Object.fromEntries(rows.filter((x) => x.gap !== null).map((x) => [x.stage, x.gap > 0 ? { text: `gap +${fmtInt(x.gap)}`, color: "#c62828" } : { text: `ahead ${fmtInt(-x.gap)}`, color: "#1e8e5a" }]));
+  const note = (gap) => (Math.round(gap) > 0 ? { text: `gap +${fmtInt(gap)}`, color: "#c62828" }
+    : Math.round(gap) < 0 ? { text: `ahead by ${fmtInt(-gap)}`, color: "#1e8e5a" } : { text: "on target", color: "#5f6b7e" });
+  const notes = Object.fromEntries(rows.filter((x) => x.gap !== null).map((x) => [x.stage, note(x.gap)]));
   const chart = groupedBars(cats, [
     { name: "needed", color: "#2f6fdd", values: rows.map((x) => x.needed) },
     { name: "current", color: "#f59f00", values: rows.map((x) => x.current) },
   ], { notes, height: 300 });
   const th = (t, num) => h("th", { class: num ? "num" : "" }, t);
-  const table = h("table", { class: "data", "data-testid": "gta-table" },
-    h("thead", {}, h("tr", {}, th("stage"), th("share", 1), th("conversion", 1), th("GMV / buyer", 1), th("needed GMV", 1), th("needed buyers", 1), th("needed consumers", 1), th("current", 1), th("gap", 1))),
+  const table = h("div", { class: "hscroll" }, h("table", { class: "data", "data-testid": "gta-table" },
+    h("thead", {}, h("tr", {}, th("stage"), th("share", 1), th("conv.", 1), th("GMV/buyer", 1), th("needed GMV", 1), th("buyers", 1), th("needed", 1), th("current", 1), th("gap", 1))),
     h("tbody", {}, r.rows.map((x) => h("tr", { "data-stage": x.stage },
-      h("td", {}, `${x.stage} · ${STAGE_NAMES[x.stage]}`), h("td", { class: "num" }, fmtPct(x.share)), h("td", { class: "num" }, fmtPct(x.conversion, 2)),
+      h("td", { title: STAGE_NAMES[x.stage] }, x.stage), h("td", { class: "num" }, fmtPct(x.share)), h("td", { class: "num" }, fmtPct(x.conversion, 2)),
       h("td", { class: "num" }, fmtMoney(x.value_per_buyer)), h("td", { class: "num" }, fmtMoney(x.needed_gmv)), h("td", { class: "num" }, fmtInt(x.needed_buyers)),
       h("td", { class: "num" }, fmtInt(x.needed)), h("td", { class: "num" }, fmtInt(x.current)),
-      h("td", { class: "num", style: x.gap > 0 ? "color:#c62828;font-weight:600" : x.gap !== null ? "color:#1e8e5a" : "" }, x.gap === null ? "—" : `${x.gap > 0 ? "+" : ""}${fmtInt(x.gap)}`)))));
+      h("td", { class: "num", style: x.gap > 0 ? "color:#c62828;font-weight:600" : x.gap !== null ? "color:#1e8e5a" : "" }, x.gap === null ? "—" : `${x.gap > 0 ? "+" : ""}${fmtInt(x.gap)}`))))));
   const src = r.rates_source === "reference" ? `the reference ${r.reference} (GMV ${fmtMoney(r.reference_gmv)})` : `benchmark rates (reference ${r.reference}, GMV ${fmtMoney(r.reference_gmv)}, fills any stage without one)`;
   return h("div", { class: "stack" },
     card("Needed vs current", { sub: `Goal ${fmtMoney(r.goal)} · rates from ${src} · current pools as of ${r.as_of}` },
       chart, legend([["needed consumers", "#2f6fdd"], ["current consumers", "#f59f00"]])),
-    card("Per stage", { sub: "needed GMV = goal × share; needed buyers = needed GMV ÷ GMV per buyer; needed consumers = needed buyers ÷ conversion (new: the buyers themselves); gap = needed − current" }, table));
+    card("Per stage", { sub: "needed GMV = goal × share · buyers = needed GMV ÷ GMV per buyer · needed consumers = buyers ÷ conversion (new: the buyers themselves) · gap = needed − current" }, table));
 }
