@@ -1,6 +1,6 @@
 // Overview: AIPL funnel, AIPL flow (Sankey) between two dates, FAST cards, GROW waterfall, shop funnel.
 import { aiplFunnel, bars, legend, sankey, STAGE_COLORS, STAGE_NAMES, waterfall } from "../charts.js";
-import { addDays, card, clear, daysBetween, empty, field, fill, fmtInt, fmtMoney, fmtPct, h, dateInput } from "../ui.js";
+import { addDays, card, daysBetween, empty, field, fill, fmtInt, fmtMoney, fmtPct, h, dateInput } from "../ui.js";
 
 function defaults(ctx) {
   const asOf = ctx.params.as_of || ctx.last;
