@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="Business time zone: event times with an offset (or unix seconds) become wall-clock time here")
     wal_segment_bytes: int = Field(64 << 20, description="Write-ahead log segment size before a new file starts")
     writer_batch_rows: int = Field(5_000, description="The store writer appends once this many rows are waiting …")
-    writer_interval_seconds: float = Field(0.2, description="… or once the oldest waiting row is this old")
+    writer_interval_seconds: float = Field(1.0, description="… or once the oldest waiting row is this old")
     cache_refresh_seconds: float = Field(30.0, description="How often caches (keys, experiences, profiles, audiences) reload from the store")
     storefront_experiment: str | None = Field(None, description="Experiment whose variant each storefront request is assigned to (control = default page)")
 

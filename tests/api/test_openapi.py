@@ -52,4 +52,8 @@ def test_openapi_documents_every_router(client):
             "/v1/experiences/{audience}", "/v1/users/{user_id}", "/v1/users/{user_id}/opt-out", "/v1/users/{user_id}/tags",
             "/v1/guide/{user_id}", "/v1/stores/nearest", "/v1/keys", "/health", "/ready"} <= paths
     assert "EventIn" in spec["components"]["schemas"]
+    assert {"bearer", "apiKey"} <= set(spec["components"]["securitySchemes"])
+    assert spec["paths"]["/v1/events"]["post"]["security"] and "`ingest` scope" in spec["paths"]["/v1/events"]["post"]["description"]
+    assert "`admin` scope" in spec["paths"]["/v1/users/{user_id}"]["delete"]["description"]
+    assert "security" not in spec["paths"]["/health"]["get"]
     assert client.get("/docs").status_code == 200

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from qianmian import __version__
 from qianmian.api import errors, limits
+from qianmian.api.auth import openapi_security
 from qianmian.api.services import Clock, Services, business_clock, zone_of
 from qianmian.config import Settings
 from qianmian.store import Store, connect
@@ -79,4 +80,43 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     limits.install(app, max_request_bytes=settings.max_request_bytes, rate_limit_per_minute=settings.rate_limit_per_minute)
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
+    _document_security(app)
     return app
+
+
+def _api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(full path, route) for every endpoint, descending into included routers."""
+    out: list[tuple[str, Any]] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out += _api_routes(inner.routes, prefix + getattr(getattr(route, "include_context", None), "prefix", ""))
+        elif getattr(route, "dependant", None) is not None:
+            out.append((prefix + route.path, route))
+    return out
+
+
+def _scoped_operations(app: FastAPI) -> dict[tuple[str, str], str]:
+    """(path, method) → the scope its `require` dependency asks for."""
+    out = {}
+    for path, route in _api_routes(app.routes):
+        for dep in _walk(route.dependant):
+            scope = getattr(dep.call, "__qianmian_scope__", None)
+            if scope:
+                out.update({(path, m.lower()): scope for m in route.methods})
+    return out
+
+
+def _walk(dependant: Any) -> list[Any]:
+    return [d for sub in dependant.dependencies for d in (sub, *_walk(sub))]
+
+
+def _document_security(app: FastAPI) -> None:
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_security(base(), _scoped_operations(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

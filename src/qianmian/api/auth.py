@@ -17,14 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from qianmian.api.keys import ApiKey, Scope, hash_key
 from qianmian.errors import AuthError, ForbiddenError
-
-_bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
-_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
-
 
 class KeyRing:
     """Active key hashes in memory, reloaded through `load` when needed."""
@@ -63,24 +58,32 @@ class KeyRing:
         return key
 
 
-def presented_key(bearer: HTTPAuthorizationCredentials | None, header: str | None) -> str | None:
-    if bearer is not None and bearer.credentials:
-        return bearer.credentials
-    return header or None
+def presented_key(bearer: Any, header: str | None) -> str | None:
+    """The key from parsed credentials (FastAPI's HTTPBearer / APIKeyHeader results)."""
+    credentials = getattr(bearer, "credentials", None)
+    return credentials or header or None
+
+
+def key_of(request: Request) -> str | None:
+    """The key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (None when absent)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.headers.get("x-api-key") or None
 
 
 def require(scope: Scope) -> Any:
-    """A dependency that lets the request through only with a key holding `scope` (or `admin`)."""
+    """A dependency that lets the request through only with a key holding `scope` (or `admin`).
 
-    async def check(
-        request: Request,
-        bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-        header: str | None = Depends(_header),
-    ) -> ApiKey | None:
+    One flat async dependency (no sub-dependencies): it runs on every request, so it stays cheap.
+    The security schemes are documented in OpenAPI by `openapi_security`.
+    """
+
+    async def check(request: Request) -> ApiKey | None:
         services = request.app.state.services
         if not services.settings.auth:
             return None
-        presented = presented_key(bearer, header)
+        presented = key_of(request)
         if presented is None:
             raise AuthError("API key: missing; send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         key = services.keyring.verify(presented)
@@ -88,4 +91,23 @@ def require(scope: Scope) -> Any:
             raise ForbiddenError(f"API key {key.key_id!r} lacks the {scope!r} scope (it has {sorted(key.scopes)})")
         return key
 
+    check.__qianmian_scope__ = scope  # type: ignore[attr-defined]
     return Depends(check)
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "API key as a bearer token"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "API key"},
+}
+
+
+def openapi_security(schema: dict[str, Any], scoped_paths: dict[tuple[str, str], str]) -> dict[str, Any]:
+    """Add the security schemes, and per operation the scope it needs, to an OpenAPI document."""
+    schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    for (path, method), scope in scoped_paths.items():
+        op = schema.get("paths", {}).get(path, {}).get(method)
+        if op is not None:
+            op["security"] = [{"bearer": []}, {"apiKey": []}]
+            needs = f"the `{scope}` scope" + ("" if scope == "admin" else " (or `admin`)")
+            op["description"] = (op.get("description") or op.get("summary", "")) + f"\n\nNeeds an API key with {needs} when `auth` is on."
+    return schema

@@ -7,5 +7,5 @@ from fastapi import Request
 from qianmian.api.services import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services

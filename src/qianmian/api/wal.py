@@ -119,6 +119,9 @@ class WriteAheadLog:
         self._segment = 0
         self._offset = 0
         self._checkpoint_lock = threading.Lock()
+        self._lazy: list[tuple[Record, None]] = []
+        self._lazy_lock = threading.Lock()
+        self.lazy_interval = 0.05
 
     # -- start-up ------------------------------------------------------------------------------
     def open(self) -> list[Record]:
@@ -158,6 +161,19 @@ class WriteAheadLog:
         self._queue.put((Record(kind, tuple(rows)), future))
         return future
 
+    def submit_lazy(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        """Queue a record nobody waits for: it is written with the next group (within
+        `lazy_interval` seconds) without waking the appender now — cheap for hot paths."""
+        if self._thread is None or not self._thread.is_alive():
+            raise RuntimeError("write-ahead log is not open")
+        with self._lazy_lock:
+            self._lazy.append((Record(kind, tuple(rows)), None))
+
+    def _take_lazy(self) -> list[tuple[Record, None]]:
+        with self._lazy_lock:
+            taken, self._lazy = self._lazy, []
+        return taken
+
     def rotate(self) -> Future[Position]:
         """Start a new segment; resolves with the first position of the new one."""
         future: Future[Position] = Future()
@@ -178,18 +194,22 @@ class WriteAheadLog:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            try:
+                batch = [self._queue.get(timeout=self.lazy_interval)]
+            except queue.Empty:
+                batch = []
             while len(batch) < 10_000:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            if not self._write(batch):
+            lazy = self._take_lazy()  # submitted before anything still in the queue
+            if (lazy or batch) and not self._write(lazy + batch):
                 return
 
     def _write(self, batch: list[tuple[Any, Future | None]]) -> bool:
         """Write a group of queued items with one fsync; False once asked to stop."""
-        done: list[tuple[Record, Future]] = []
+        done: list[tuple[Record, Future | None]] = []
         for item, future in batch:
             if item is _STOP:
                 self._commit(done)
@@ -210,7 +230,7 @@ class WriteAheadLog:
         self._commit(done)
         return True
 
-    def _append(self, record: Record, future: Future) -> tuple[Record, Future]:
+    def _append(self, record: Record, future: Future | None) -> tuple[Record, Future | None]:
         if self._offset >= self.segment_bytes:
             self._commit([])
             self._start_segment(self._segment + 1)
@@ -219,19 +239,22 @@ class WriteAheadLog:
         self._offset += len(line)
         return Record(record.kind, record.rows, Position(self._segment, self._offset)), future
 
-    def _commit(self, done: list[tuple[Record, Future]]) -> None:
+    def _commit(self, done: list[tuple[Record, Future | None]]) -> None:
         if not done:
             return
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as exc:
+            log.error("wal: fsync failed (%s); %d records not acknowledged", exc, len(done))
             for _, future in done:
-                future.set_exception(exc)
+                if future is not None:
+                    future.set_exception(exc)
             return
         self.on_durable([record for record, _ in done])
         for record, future in done:
-            future.set_result(record.position)
+            if future is not None:
+                future.set_result(record.position)
 
     def _start_segment(self, n: int) -> None:
         if self._file is not None:

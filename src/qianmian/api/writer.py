@@ -65,7 +65,7 @@ class StoreWriter:
         *,
         quarantine: Callable[[Record, Exception], None] | None = None,
         batch_rows: int = 5_000,
-        interval: float = 0.2,
+        interval: float = 1.0,
         max_backoff: float = 5.0,
     ) -> None:
         self.sinks = sinks

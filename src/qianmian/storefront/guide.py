@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 from qianmian.errors import InputError, NotFoundError
@@ -36,9 +37,14 @@ class Question:
     options: tuple[Option, ...]
     multiple: bool = False
 
-    @property
+    @cached_property
     def tags(self) -> frozenset[str]:
         return frozenset(o.tag for o in self.options)
+
+    @cached_property
+    def as_json(self) -> dict[str, Any]:
+        """The question as JSON data, built once (pages show it often); do not mutate."""
+        return asdict(self)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -51,7 +51,7 @@ def _greeting(x: PageInputs) -> dict[str, Any] | None:
 
 
 def _guide(x: PageInputs) -> dict[str, Any] | None:
-    return None if x.question is None else {"type": "guide", "question": x.question.to_dict()}
+    return None if x.question is None else {"type": "guide", "question": x.question.as_json}
 
 
 def _rails(x: PageInputs) -> list[dict[str, Any]]:
@@ -60,7 +60,7 @@ def _rails(x: PageInputs) -> list[dict[str, Any]]:
             "type": "rail",
             "title": rail.title,
             "scene": rail.scene,
-            "items": [{"item_id": r.item_id, "score": round(r.score, 6), "reason": r.reason} for r in recs],
+            "items": [r.as_json for r in recs],
         }
         for rail, recs in x.rails
         if recs
@@ -112,6 +112,21 @@ def compose(x: PageInputs, *, page_id: str, served_at: dt.datetime) -> dict[str,
         "modules": modules(x),
         "reasons": list(x.reasons),
     }
+
+
+def shown(page: dict[str, Any]) -> dict[str, Any]:
+    """What was shown, compactly, for the exposure log: every module's content and item ids,
+    without the per-item scores and reasons (those are in the served page, and recomputable)."""
+    modules = []
+    for m in page["modules"]:
+        if m["type"] == "rail":
+            modules.append({"type": "rail", "title": m["title"], "scene": m["scene"], "item_ids": [i["item_id"] for i in m["items"]]})
+        elif m["type"] == "guide":
+            modules.append({"type": "guide", "question": m["question"]["id"]})
+        else:
+            modules.append(m)
+    keep = ("page_id", "user_id", "served_at", "personalized", "audience", "experience", "experiment", "tags")
+    return {**{k: page[k] for k in keep}, "modules": modules}
 
 
 def rail_reasons(rails: Sequence[tuple[Rail, Sequence[Recommendation]]]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import ibis
@@ -26,6 +27,11 @@ class Recommendation:
     item_id: str
     score: float
     reason: str
+
+    @cached_property
+    def as_json(self) -> dict[str, Any]:
+        """The rail entry as JSON data, built once (cached rails reuse it); do not mutate."""
+        return {"item_id": self.item_id, "score": round(self.score, 6), "reason": self.reason}
 
 
 class Recommender(Protocol):

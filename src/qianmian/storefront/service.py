@@ -18,6 +18,7 @@ experiment) are rebuilt by `refresh`, which the API calls at start and on a time
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 import uuid
@@ -32,11 +33,12 @@ from qianmian.errors import NotFoundError, QianmianError
 from qianmian.store import Store
 from qianmian.storefront import experiences as xp
 from qianmian.storefront import guide, privacy
+from qianmian.storefront.cache import LRU
 from qianmian.storefront.config import StorefrontFile, packaged_default
 from qianmian.storefront.experiences import Experience, Rail
 from qianmian.storefront.greeting import predict_need
 from qianmian.storefront.nearby import StoreLocator
-from qianmian.storefront.page import PageInputs, compose, rail_reasons
+from qianmian.storefront.page import PageInputs, compose, rail_reasons, shown
 from qianmian.storefront.profiles import LiveActivity, Profile, Profiles, cart_items, last_item, live_category, load_profiles
 from qianmian.storefront.recs import PopularRecommender, Popularity, Recommendation, Recommender, as_recommendation, load_popularity
 
@@ -74,6 +76,13 @@ def load_tags(store: Store) -> dict[str, tuple[str, ...]]:
 Assign = Callable[..., str | None]
 
 
+@dataclass(frozen=True)
+class Served:
+    page: dict[str, Any]
+    body: str
+    exposure: dict[str, Any] | None
+
+
 @dataclass
 class Collaborators:
     """Optional parts built by other packages; each has a fallback."""
@@ -107,6 +116,13 @@ class StorefrontService:
         self.popular = PopularRecommender(lambda: self.snapshot.popularity, self.live)
         self.recommender: Recommender = collaborators.recommender or self.popular
         self.problems: dict[str, str] = {}
+        self.rails = LRU[tuple[Recommendation, ...]]()
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._ids = itertools.count()
+        self.generation = 0  # bumped when models, snapshots or a shopper's tags change
+
+    def _changed(self) -> None:
+        self.generation += 1
 
     def load_models(self) -> str:
         """(Re)load trained models through the loader; popularity rails when there are none."""
@@ -116,6 +132,7 @@ class StorefrontService:
         with self.lock:
             loaded = self._try("recommender", lambda st: load(st, self.primary_audience), None)
         self.recommender = loaded or self.popular
+        self._changed()
         return "trained models" if loaded else "popularity"
 
     def primary_audience(self, user_id: str) -> str | None:
@@ -144,6 +161,7 @@ class StorefrontService:
             if self.experiment_name and self.parts.load_experiment is not None:
                 s = replace(s, experiment=self._try("experiment", lambda st: self.parts.load_experiment(st, self.experiment_name), s.experiment))
         self.snapshot = s
+        self._changed()
 
     def _try(self, part: str, load: Callable[[Store], Any], last: Any) -> Any:
         try:
@@ -165,6 +183,11 @@ class StorefrontService:
 
     def page(self, user_id: str, *, now: dt.datetime, lat: float | None = None, lon: float | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """``(page, exposure row)``; the exposure row is None for shoppers who opted out."""
+        served = self.serve(user_id, now=now, lat=lat, lon=lon)
+        return served.page, served.exposure
+
+    def serve(self, user_id: str, *, now: dt.datetime, lat: float | None = None, lon: float | None = None) -> "Served":
+        """The page, its JSON text (serialized once, for the response and the log) and the exposure row."""
         snap = self.snapshot
         profile = snap.profiles.get(privacy.check_user(user_id))
         reasons: list[str] = []
@@ -182,8 +205,13 @@ class StorefrontService:
         reasons.append(f"experience of audience {audience!r}" if audience else "default experience (no audience with an experience)")
         inputs = self._inputs(profile, experience, audience, audiences, personalized, reasons, lat, lon)
         inputs = replace(inputs, experiment=experiment, variant=variant)
-        page = compose(inputs, page_id=uuid.uuid4().hex, served_at=now)
-        return page, (self._exposure(page, now) if profile.consent else None)
+        page = compose(inputs, page_id=self._page_id(), served_at=now)
+        body = json.dumps(page, ensure_ascii=False, separators=(",", ":"))
+        return Served(page, body, self._exposure(page, now) if profile.consent else None)
+
+    def _page_id(self) -> str:
+        """Unique without a system call per page: a random per-process prefix and a counter."""
+        return f"{self._id_prefix}{next(self._ids):010x}"
 
     def _variant(self, user_id: str, audiences: Sequence[str], now: dt.datetime) -> tuple[str | None, str | None]:
         exp = self.snapshot.experiment
@@ -201,12 +229,18 @@ class StorefrontService:
             labels=self.config.labels,
         )
         reasons.append(f"predicted need {need!r} from {why}")
-        rails = tuple((rail, tuple(self._rail(profile.user_id, rail, seen, personalized))) for rail in experience.rails)
+        rails = tuple((rail, self._cached_rail(profile.user_id, rail, seen, personalized)) for rail in experience.rails)
         reasons.extend(rail_reasons(rails))
         tags = self.snapshot.tags.get(profile.user_id, ()) if personalized else ()
         question = guide.next_question(self.config.questions, tags) if personalized and "guide" in experience.modules else None
         nearby = self._nearby(profile, lat, lon, reasons) if "nearby_store" in experience.modules else None
         return PageInputs(profile.user_id, profile.name, experience, audience, audiences, personalized, need, rails, question=question, nearby=nearby, tags=tags, reasons=tuple(reasons))
+
+    def _cached_rail(self, user_id: str, rail: Rail, seen: list, personalized: bool) -> tuple[Recommendation, ...]:
+        live = (len(seen), seen[-1].at) if seen else (0, 0.0)
+        who = (user_id, live, self.snapshot.tags.get(user_id, ())) if personalized and rail.scene != "popular" else None
+        key = (self.generation, who, rail.scene, rail.k)
+        return self.rails.get_or_compute(key, lambda: tuple(self._rail(user_id, rail, seen, personalized)))
 
     def _rail(self, user_id: str, rail: Rail, seen: list, personalized: bool) -> list[Recommendation]:
         if not personalized or rail.scene == "popular":
@@ -247,7 +281,7 @@ class StorefrontService:
             "user_id": page["user_id"],
             "ts": now.isoformat(),
             "audience": page["audience"],
-            "page": json.dumps(page, ensure_ascii=False, separators=(",", ":")),
+            "page": json.dumps(shown(page), ensure_ascii=False, separators=(",", ":")),
             "source": "storefront",
         }
 
@@ -295,6 +329,7 @@ class StorefrontService:
             if remove:
                 active = remove_tags(self.store, uid, remove, source=source, ts=now)
         self.snapshot = replace(self.snapshot, tags={**self.snapshot.tags, uid: tuple(active)})
+        self._changed()
         if hasattr(self.recommender, "set_tags"):  # tag filters in the recommendation rules
             self.recommender.set_tags(uid, active)
         return active
@@ -348,6 +383,7 @@ class StorefrontService:
         with self.lock:
             privacy.set_consent(self.store, user_id, consent, now=now)
         self.snapshot = replace(self.snapshot, profiles=self.snapshot.profiles.with_consent(user_id, consent))
+        self._changed()
         if not consent:
             self.live.forget(user_id)
         if hasattr(self.recommender, "set_opted_out"):
@@ -361,6 +397,8 @@ class StorefrontService:
         models = self._forget_in_models(user_id)
         s = self.snapshot
         self.snapshot = replace(s, profiles=s.profiles.without(user_id), tags={k: v for k, v in s.tags.items() if k != user_id})
+        self.rails.clear()  # no cached rail may keep the shopper's recommendations
+        self._changed()
         return {"tables": tables, "models": models}
 
     def _forget_in_models(self, user_id: str) -> dict[str, Any]:
