@@ -21,10 +21,10 @@ from qianmian.config import Settings
 from qianmian.store import Store, connect
 
 ROUTERS: list[str] = [
+    "qianmian.api.routers.storefront",  # first: the hottest route is matched first
     "qianmian.api.routers.ops",
     "qianmian.api.routers.events",
     "qianmian.api.routers.keys",
-    "qianmian.api.routers.storefront",
     "qianmian.api.routers.recommendations",
     "qianmian.api.routers.experiences",
     "qianmian.api.routers.users",
