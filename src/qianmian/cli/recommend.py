@@ -130,11 +130,14 @@ def recommend(
     json: bool = JsonOption,
 ) -> None:
     """Recommend items for one shopper, or for every shopper listed in --users."""
+    from qianmian.recommend.scenes import SCENES
     from qianmian.recommend.service import RecommendService
 
     if (user is None) == (users is None):
         raise typer.BadParameter("give either USER or --users FILE", param_hint="USER")
     with errors_to_exit():
+        if scene not in SCENES:
+            raise InputError("--scene", f"one of {', '.join(SCENES)}", scene)
         svc = RecommendService.load(_models_dir(models_dir), version=version, store=open_store(store))
         basket = [c.strip() for c in cart.split(",") if c.strip()] if cart else None
         if users is not None:
