@@ -18,7 +18,7 @@ SINCE = "2017-11-26"
 
 
 @pytest.fixture(scope="session")
-def demo_file(tmp_path_factory) -> Path:
+def pristine_demo(tmp_path_factory) -> Path:
     """A DuckDB file holding the demo slice (`qianmian.demo.prepare`) and the console examples."""
     from qianmian.demo import prepare
     from qianmian.store import connect
@@ -30,6 +30,16 @@ def demo_file(tmp_path_factory) -> Path:
     demo_step(store)
     store.close()
     return path
+
+
+@pytest.fixture(scope="module")
+def demo_file(pristine_demo, tmp_path_factory) -> Path:
+    """A copy of the prepared demo store for one test module (modules change what they read)."""
+    import shutil
+
+    copy = tmp_path_factory.mktemp("module") / "demo.duckdb"
+    shutil.copyfile(pristine_demo, copy)
+    return copy
 
 
 def cli_json(demo_file: Path, *args: str) -> object:

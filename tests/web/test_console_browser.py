@@ -192,7 +192,7 @@ def test_changing_an_experience_changes_the_preview(tab, live):
 
 
 def test_read_an_experiment_result(tab, live):
-    tab.open("experiments")
+    tab.open("experiments?name=demo-aa-2to8")
     p = tab.page
     p.wait_for_selector("[data-testid=exp-summary]")
     p.wait_for_selector("[data-testid=closeout-summary]")

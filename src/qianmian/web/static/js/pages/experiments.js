@@ -14,7 +14,7 @@ export async function render(view, ctx) {
     const rows = await ctx.api.get("/v1/experiments");
     const newBtn = adminButton(ctx, "New experiment", { "data-testid": "exp-new" });
     newBtn.addEventListener("click", () => clear(form, createForm(ctx, (name) => { state.selected = name; clear(form); refresh(); })));
-    if (!state.selected && rows.length) state.selected = rows[0].name;
+    if (!state.selected && rows.length) state.selected = (rows.find((r) => r.shoppers > 0) || rows[0]).name;  // one with results first
     if (state.selected) showResults(ctx, rows.find((r) => r.name === state.selected), results);
     const body = rows.length ? table([
       { label: "name", render: (r) => h("b", {}, r.name) },
