@@ -24,9 +24,15 @@ def pristine_demo(tmp_path_factory) -> Path:
     from qianmian.store import connect
     from qianmian.web.demo import demo_step
 
-    path = tmp_path_factory.mktemp("console") / "demo.duckdb"
+    import inspect
+
+    folder = tmp_path_factory.mktemp("console")
+    path = folder / "demo.duckdb"
     store = connect(f"duckdb:///{path}")
-    prepare(store)
+    if "data_dir" in inspect.signature(prepare).parameters:  # later demos also train models: keep them in the temp folder
+        prepare(store, data_dir=folder / "data")
+    else:
+        prepare(store)
     demo_step(store)
     store.close()
     return path

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -43,8 +44,8 @@ def console_examples(store: Store, *, as_of: dt.date, exposures_from: dt.datetim
     return added
 
 
-def demo_step(store: Store) -> dict[str, Any]:
-    """`console_examples` for the bundled slice (a `qianmian.demo.STEPS` entry)."""
+def demo_step(store: Store, data_dir: Path | None = None) -> dict[str, Any]:
+    """`console_examples` for the bundled slice (a `qianmian.demo.STEPS` entry; `data_dir` is unused)."""
     return console_examples(store, as_of=SLICE_LAST_DAY, exposures_from=SLICE_EXPOSURES_FROM)
 
 
