@@ -37,6 +37,8 @@ def set_consent(store: Store, user_id: str, consent: bool, *, now: dt.datetime) 
     if row.empty:
         row = pd.DataFrame({"user_id": [uid]})
     row = row.iloc[:1].assign(consent=consent, updated_at=pd.Timestamp(now))
+    times = row.select_dtypes(include=["datetime64"]).columns
+    row[times] = row[times].astype("datetime64[us]")  # Spark cannot read nanosecond parquet timestamps
     with store.transaction():
         store.delete_where("users", "user_id", [uid])
         store.append("users", row)
