@@ -1,11 +1,16 @@
 """The demo: the bundled real data slice and the steps that prepare a store for `qianmian demo`.
 
-Each capability adds a step to `STEPS` (a name and a function of the store); `prepare` runs them
-in order, so the demo always shows everything the project can do so far.
+`prepare` runs `STEPS` in order; each is idempotent, so running the demo twice is cheap:
+
+1. load the bundled Taobao slice (84,475 real events of 815 shoppers, 2017-11-25 … 12-03);
+2. create the Nivea template's eight audiences and materialize them as of the slice's last day;
+3. train the recommendation models on every event of the slice (skipped when a version exists);
+4. create the seed's 2:8 storefront experiment (20% personalized pages, 80% the default page).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -14,6 +19,9 @@ from qianmian.ingest import IngestResult, ingest_file
 from qianmian.store import Store
 
 TAOBAO_SLICE = "taobao_ub_84k.csv.gz"
+EXPERIENCES = "experiences.toml"
+AS_OF = dt.date(2017, 12, 3)  # the slice's last (Beijing) day
+EXPERIMENT = "storefront-2-8"
 
 
 def slice_path() -> Path:
@@ -21,20 +29,63 @@ def slice_path() -> Path:
     return Path(str(resources.files("qianmian.demo").joinpath(TAOBAO_SLICE)))
 
 
-def load_slice(store: Store) -> IngestResult:
+def experiences_path() -> Path:
+    """The demo's storefront file: an experience per Nivea-template audience."""
+    return Path(str(resources.files("qianmian.demo").joinpath(EXPERIENCES)))
+
+
+def load_slice(store: Store, data_dir: Path) -> IngestResult:
     """Ingest the bundled slice; idempotent (a second run loads nothing)."""
     return ingest_file(store, slice_path(), layout="taobao")
 
 
-Step = tuple[str, Callable[[Store], object]]
-STEPS: list[Step] = [("load the bundled Taobao slice", load_slice)]
+def audiences(store: Store, data_dir: Path) -> dict:
+    """The Nivea template's eight audiences, materialized as of the slice's last day."""
+    from qianmian.audiences.membership import materialize
+    from qianmian.audiences.registry import AudienceRegistry
+    from qianmian.audiences.templates import apply, template
+
+    created = apply(AudienceRegistry(store), template("nivea", store, as_of=AS_OF), replace=True)
+    result = materialize(store, AS_OF)
+    return {"audiences": [a.name for a in created], "members": getattr(result, "to_dict", lambda: str(result))()}
 
 
-def prepare(store: Store, on_step: Callable[[str], None] | None = None) -> list[tuple[str, object]]:
+def models(store: Store, data_dir: Path) -> dict:
+    """Recommendation models trained on the whole slice, saved under `<data_dir>/models`."""
+    from qianmian.recommend.train import train
+
+    folder = data_dir / "models"
+    if folder.is_dir() and any(folder.iterdir()):
+        return {"models": str(folder), "trained": False}
+    version = train(store, as_of=AS_OF + dt.timedelta(days=1), models_dir=folder)
+    return {"models": str(version), "trained": True}
+
+
+def experiment(store: Store, data_dir: Path) -> dict:
+    """The seed's 2:8 test: 20% of shoppers see their audience's page, 80% the default page."""
+    from qianmian.experiments.assignment import Experiment, Variant
+    from qianmian.experiments.registry import ExperimentRegistry
+
+    registry = ExperimentRegistry(store)
+    if EXPERIMENT not in {e.name for e in registry.list()}:
+        registry.create(Experiment(EXPERIMENT, (Variant("personalized", 2), Variant("control", 8))))
+    return {"experiment": EXPERIMENT, "split": "personalized 2 : control 8"}
+
+
+Step = tuple[str, Callable[[Store, Path], object]]
+STEPS: list[Step] = [
+    ("load the bundled Taobao slice", load_slice),
+    ("audiences (Nivea template)", audiences),
+    ("recommendation models", models),
+    ("storefront experiment", experiment),
+]
+
+
+def prepare(store: Store, data_dir: Path | str = "var", on_step: Callable[[str], None] | None = None) -> list[tuple[str, object]]:
     """Run every demo step on `store`; returns (step name, its result)."""
     out = []
     for name, step in STEPS:
         if on_step:
             on_step(name)
-        out.append((name, step(store)))
+        out.append((name, step(store, Path(data_dir))))
     return out
