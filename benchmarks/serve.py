@@ -256,7 +256,8 @@ def report(out: dict, stored: int) -> None:
     page = max(out["storefront"], key=lambda r: r["rps"])
     ratio = page["rps"] / floor["rps"]
     ing = out["ingest"]
-    print(f"\nfloor {floor['rps']:,.0f} req/s; storefront {page['rps']:,.0f} req/s = {ratio:.0%} of the floor")
+    print(f"\nfloor {floor['rps']:,.0f} req/s (p99 {floor['p99']:.1f} ms); storefront {page['rps']:,.0f} req/s = {ratio:.0%} of the floor")
+    print(f"machine load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (client, server and anything else share them)")
     print(f"storefront first page per shopper (no cache): p50 {out['cold']['p50']:.1f} ms, p99 {out['cold']['p99']:.1f} ms, {out['cold']['rps']:,.0f} req/s")
     print(f"ingestion: {ing['events']:,} events acknowledged; {stored:,} stored exactly once after shutdown")
     durable = ing["events"] > 0 and stored == ing["events"]
