@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from qianmian.cli.common import (
-    JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, progress,
+    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table,
 )
 
 app = typer.Typer(help="Audiences (人群): rules, previews, materialized membership, templates.", no_args_is_help=True)
@@ -37,14 +37,6 @@ def _rule_errors() -> Iterator[None]:
         if isinstance(cause, RuleError):
             err_console.print(cause.caret(), highlight=False, markup=False)
         raise
-
-
-@contextlib.contextmanager
-def _working(what: str, quiet: bool) -> Iterator[None]:
-    with progress(not quiet) as bar:
-        task = bar.add_task(what, total=1)
-        yield
-        bar.update(task, completed=1)
 
 
 def _registry(store: str | None):
@@ -114,7 +106,7 @@ def preview(
     json: bool = JsonOption,
 ) -> None:
     """Size, share of all consumers and a sample of members as of a date."""
-    with _rule_errors(), _working("counting members", json):
+    with _rule_errors(), working("counting members", json):
         result = _registry(store).preview(name_or_rule, as_of=as_of, sample=sample, random_state=seed)
     if json:
         print_json(result.to_dict())
@@ -166,7 +158,7 @@ def materialize(
     """Compute and store the members of every audience as of a date (for the storefront's lookups)."""
     from qianmian.audiences import materialize as run
 
-    with errors_to_exit(), _working("materializing audiences", json):
+    with errors_to_exit(), working("materializing audiences", json):
         result = run(open_store(store), as_of, names=names or None)
     if json:
         print_json(result.to_dict())
@@ -214,7 +206,7 @@ def crowds(
     """Brand strategy crowds: micro-groups re-clustered by category preference (TGI)."""
     from qianmian.audiences.crowds import crowds as run
 
-    with errors_to_exit(), _working("clustering consumers", json):
+    with errors_to_exit(), working("clustering consumers", json):
         result = run(open_store(store), as_of=as_of, k=k, sample=sample, random_state=seed).to_dict()
         if chart is not None:
             from qianmian import charts

@@ -93,6 +93,15 @@ def progress(enabled: bool = True) -> Iterator[Progress]:
 
 
 @contextlib.contextmanager
+def working(what: str, quiet: bool = False) -> Iterator[None]:
+    """A spinner on stderr while the engine works (silent with --json)."""
+    with progress(not quiet) as bar:
+        task = bar.add_task(what, total=1)
+        yield
+        bar.update(task, completed=1)
+
+
+@contextlib.contextmanager
 def errors_to_exit() -> Iterator[None]:
     """Show a QianmianError as one red line and exit 2 instead of a traceback."""
     try:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from qianmian.cli.common import (
-    JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, progress,
+    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table,
 )
 from qianmian.errors import InputError
 
@@ -28,15 +26,6 @@ AlphaOption = typer.Option(0.05, "--alpha", help="Significance level (0.05 → 9
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="experiment")
     root.command(name="closeout")(closeout)
-
-
-@contextlib.contextmanager
-def _working(what: str, quiet: bool) -> Iterator[None]:
-    """A spinner on stderr while the engine works (silent with --json)."""
-    with progress(not quiet) as bar:
-        task = bar.add_task(what, total=1)
-        yield
-        bar.update(task, completed=1)
 
 
 def _when(text: str | None, field: str) -> dt.datetime | dt.date | None:
@@ -161,7 +150,7 @@ def log(file: Path = typer.Argument(..., help="CSV or Parquet: experiment, varia
     """Load exposures from a file into the exposure log."""
     from qianmian.experiments import ingest_exposures
 
-    with errors_to_exit(), _working(f"loading {file.name}", json):
+    with errors_to_exit(), working(f"loading {file.name}", json):
         n = ingest_exposures(open_store(store), file)
     print_json({"written": n}) if json else console.print(f"{n:,} exposures written")
 
@@ -179,7 +168,7 @@ def report(
     from qianmian.charts.experiments import report_lift_rows
     from qianmian.experiments.reports import experiment_report, report_dict
 
-    with errors_to_exit(), _working(f"computing {name}", json):
+    with errors_to_exit(), working(f"computing {name}", json):
         rep = experiment_report(open_store(store), name, as_of=_when(as_of, "as-of"), metrics=metric or None,
                                 alpha=alpha, correction=correction, cuped=cuped, sequential=sequential)  # type: ignore[arg-type]
     doc = report_dict(rep)
@@ -208,7 +197,7 @@ def analyze(
     from qianmian.charts.experiments import report_lift_rows
     from qianmian.experiments.reports import analyze_file, result_rows
 
-    with errors_to_exit(), _working(f"reading {file.name}", json):
+    with errors_to_exit(), working(f"reading {file.name}", json):
         res = analyze_file(file, variant_col=variant_col, control=control, metrics=metric, covariate=covariate,
                            alpha=alpha, correction=correction)  # type: ignore[arg-type]
     rows = result_rows(res)
@@ -260,7 +249,7 @@ def offpolicy(
     from qianmian.experiments.reports import read_results_file
     from qianmian.store import connect
 
-    with errors_to_exit(), _working("estimating", json):
+    with errors_to_exit(), working("estimating", json):
         if (policy_log is None) == (policy is None):
             raise InputError("--policy-log/--policy", "exactly one of them", None)
         duck = connect("duckdb://", migrate=False)
@@ -291,7 +280,7 @@ def closeout(
     """Campaign close-out (结案): results overall and by new/returning customer, audience and creative."""
     from qianmian.experiments.closeout import closeout as run, closeout_dict, lift_rows
 
-    with errors_to_exit(), _working(f"closing out {campaign}", json):
+    with errors_to_exit(), working(f"closing out {campaign}", json):
         c = run(open_store(store), campaign, as_of=_when(as_of, "as-of"), experiment=experiment, metrics=metric or None, alpha=alpha)
     with errors_to_exit():
         _chart(chart, lift_rows(c), f"{campaign}: {c.report.results[0].label if c.report.results else ''} lift by segment", alpha)

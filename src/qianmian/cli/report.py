@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json as jsonlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from qianmian.cli.common import (
-    JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, progress,
+    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table,
 )
 from qianmian.errors import InputError
 from qianmian.metrics.common import Period, to_date
@@ -31,17 +30,8 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="report")
 
 
-@contextlib.contextmanager
-def _working(what: str, quiet: bool) -> Iterator[None]:
-    """A spinner on stderr while the engine works (silent with --json)."""
-    with progress(not quiet) as bar:
-        task = bar.add_task(what, total=1)
-        yield
-        bar.update(task, completed=1)
-
-
 def _run(what: str, quiet: bool, store_url: str | None, build: Callable[[Any], Any]) -> Any:
-    with errors_to_exit(), _working(what, quiet):
+    with errors_to_exit(), working(what, quiet):
         return build(open_store(store_url))
 
 
