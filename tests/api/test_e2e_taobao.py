@@ -64,6 +64,7 @@ def test_page_before_and_after_three_coffee_views(shared_data, tmp_path):
     from qianmian.recommend import train
     from qianmian.recommend.train import DEFAULT_MODELS, ModelSpec
     from qianmian.store import connect
+    from qianmian.storefront.page import shown
 
     store = connect(f"duckdb:///{tmp_path / 'store.duckdb'}")
     ingest_file(store, shared_data / "taobao_userbehavior" / "ub_head_by_user_84k.csv", layout="taobao")
@@ -121,5 +122,5 @@ def test_page_before_and_after_three_coffee_views(shared_data, tmp_path):
     pages = {p["page_id"]: p for p in (before, live, after)}
     assert set(logged.exposure_id) == set(pages)
     for row in logged.itertuples():
-        assert json.loads(row.page) == pages[row.exposure_id]
+        assert json.loads(row.page) == shown(pages[row.exposure_id])
     assert set(logged.audience.fillna("-")) == {before["audience"] or "-", live["audience"] or "-", "coffee"}

@@ -10,6 +10,7 @@ import pytest
 from qianmian.api import create_app
 from qianmian.experiments.assignment import Experiment, Variant, assign
 from qianmian.store import connect
+from qianmian.storefront.page import shown
 
 from .conftest import NOW, make_settings
 
@@ -107,7 +108,10 @@ def test_every_page_is_in_the_exposure_log(shop):
     logged = svc.locked(svc.store.execute, svc.store.table("exposures"))
     assert set(logged.exposure_id) == {p["page_id"] for p in pages}
     row = logged.set_index("exposure_id").loc[pages[0]["page_id"]]
-    assert row.user_id == "u1" and row.source == "storefront" and json.loads(row.page)["modules"] == pages[0]["modules"]
+    logged_page = json.loads(row.page)
+    assert row.user_id == "u1" and row.source == "storefront" and logged_page == shown(pages[0])
+    rails = [m for m in pages[0]["modules"] if m["type"] == "rail"]
+    assert [m["item_ids"] for m in logged_page["modules"] if m["type"] == "rail"] == [[i["item_id"] for i in r["items"]] for r in rails]
 
 
 def test_experiment_control_sees_the_default_page(tmp_path):
