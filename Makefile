@@ -19,7 +19,7 @@ install: $(STAMP)
 
 # Headless Chromium for the console tests: Debian's package (Playwright cannot download browsers here).
 browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will skip"
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) || echo "chromium not installed: browser tests will skip"
 
 demo: install
 	mkdir -p var

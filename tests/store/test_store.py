@@ -79,3 +79,10 @@ def test_missing_values_are_null_on_every_engine(store):
     ev = store.table("events")
     got = store.execute(ev.aggregate(no_item=ev.item_id.isnull().sum(), no_amount=ev.amount.isnull().sum(), total=ev.amount.sum()))
     assert (int(got.no_item.iloc[0]), int(got.no_amount.iloc[0]), float(got.total.iloc[0])) == (1, 1, 2.5)
+
+
+def test_pandas_nanosecond_timestamps_append_on_every_engine(store):
+    df = _events(["a"]).assign(ts=pd.to_datetime(["2024-01-01 12:00:00.123456789"]))
+    assert str(df.ts.dtype) == "datetime64[ns]"
+    assert store.append("events", df) == 1
+    assert store.execute(store.table("events").ts.max()) == pd.Timestamp("2024-01-01 12:00:00.123456")

@@ -5,7 +5,9 @@
 1. load the bundled Taobao slice (84,475 real events of 815 shoppers, 2017-11-25 … 12-03);
 2. create the Nivea template's eight audiences and materialize them as of the slice's last day;
 3. train the recommendation models on every event of the slice (skipped when a version exists);
-4. create the seed's 2:8 storefront experiment (20% personalized pages, 80% the default page).
+4. create the seed's 2:8 storefront experiment (20% personalized pages, 80% the default page);
+5. console examples (`qianmian.web.demo`): an A/A check experiment with simulated exposures,
+   labelled as such, so the Experiments page has a result to read.
 """
 
 from __future__ import annotations
@@ -78,7 +80,14 @@ STEPS: list[Step] = [
     ("audiences (Nivea template)", audiences),
     ("recommendation models", models),
     ("storefront experiment", experiment),
+    ("console examples (A/A check, simulated exposures)", lambda store, data_dir: _console_examples(store, data_dir)),
 ]
+
+
+def _console_examples(store: Store, data_dir: Path) -> object:
+    from qianmian.web.demo import demo_step
+
+    return demo_step(store, data_dir)
 
 
 def prepare(store: Store, data_dir: Path | str = "var", on_step: Callable[[str], None] | None = None) -> list[tuple[str, object]]:

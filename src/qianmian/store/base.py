@@ -120,7 +120,7 @@ class Store:
         import pyarrow.parquet as pq
 
         folder = Path(tempfile.mkdtemp(prefix="qianmian-batch-"))
-        pq.write_table(arrow, folder / "part-0.parquet")
+        pq.write_table(_microseconds(arrow), folder / "part-0.parquet")
         self._temp_dirs.append(folder)
         return self.con.read_parquet(str(folder / "part-0.parquet"))
 
@@ -163,6 +163,15 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
+
+
+def _microseconds(arrow: pa.Table) -> pa.Table:
+    """Nanosecond timestamps (pandas' default) as microseconds: Spark cannot read the former from Parquet."""
+    fields = [
+        pa.field(f.name, pa.timestamp("us", f.type.tz), f.nullable) if pa.types.is_timestamp(f.type) and f.type.unit == "ns" else f
+        for f in arrow.schema
+    ]
+    return arrow.cast(pa.schema(fields), safe=False)
 
 
 def connect(url: Any = "duckdb:///var/qianmian.duckdb", *, migrate: bool = True, spark_warehouse: str | Path | None = None) -> Store:
