@@ -74,20 +74,21 @@ def experiment(store: Store, data_dir: Path) -> dict:
     return {"experiment": EXPERIMENT, "split": "personalized 2 : control 8"}
 
 
+def console_examples(store: Store, data_dir: Path) -> object:
+    """The console's examples: an A/A check experiment whose exposures are simulated (labelled so)."""
+    from qianmian.web.demo import demo_step
+
+    return demo_step(store, data_dir)
+
+
 Step = tuple[str, Callable[[Store, Path], object]]
 STEPS: list[Step] = [
     ("load the bundled Taobao slice", load_slice),
     ("audiences (Nivea template)", audiences),
     ("recommendation models", models),
     ("storefront experiment", experiment),
-    ("console examples (A/A check, simulated exposures)", lambda store, data_dir: _console_examples(store, data_dir)),
+    ("console examples (A/A check, simulated exposures)", console_examples),
 ]
-
-
-def _console_examples(store: Store, data_dir: Path) -> object:
-    from qianmian.web.demo import demo_step
-
-    return demo_step(store, data_dir)
 
 
 def prepare(store: Store, data_dir: Path | str = "var", on_step: Callable[[str], None] | None = None) -> list[tuple[str, object]]:
