@@ -25,8 +25,8 @@ def ingest(
         results = []
         with progress(not json) as bar:
             for path in paths:
-                task = bar.add_task(f"{path.name}: reading", total=4)
-                step = {"reading": 0, "validating": 1, "writing": 2, "done": 4}
+                task = bar.add_task(f"{path.name}: reading", total=2)
+                step = {"reading": 0, "writing": 1, "done": 2}  # reading = scan and validate
 
                 def on(stage: str, rows: int, task=task, name=path.name) -> None:
                     bar.update(task, completed=step[stage], description=f"{name}: {stage} {rows:,} rows" if rows else f"{name}: {stage}")

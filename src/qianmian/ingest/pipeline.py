@@ -69,13 +69,17 @@ def ingest_file(
     report = progress or (lambda step, n: None)
     engine = store.con if store.engine == "duckdb" else ibis.duckdb.connect()
     ingest_id = BATCH_PREFIX + uuid.uuid4().hex[:16]
-    report("reading", 0)
-    checks, rejects = _scan_and_check(engine, p, m, ingest_id)
-    rows = int(engine.execute(checks.count()))
-    report("writing", rows)
-    counts = _write(store, engine, checks, rejects, m, p, ingest_id)
-    engine.drop_table(checks.get_name(), force=True)
-    report("done", rows)
+    started_at = dt.datetime.now()
+    try:
+        report("reading", 0)
+        checks, rejects = _scan_and_check(engine, p, m, ingest_id)
+        report("writing", 0)
+        counts = _write(store, engine, checks, rejects, m, p, ingest_id, started_at)
+        engine.drop_table(checks.get_name(), force=True)
+    finally:
+        if engine is not store.con:
+            engine.disconnect()
+    report("done", counts["read"])
     return IngestResult(ingest_id, str(p), m.name, seconds=time.perf_counter() - started, **counts)
 
 
@@ -120,7 +124,8 @@ def _events(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping) -> ibis.Tabl
     return events.mutate(ts=to_local(events.ts, m.timezone or "UTC", (span["lo"].to_pydatetime(), span["hi"].to_pydatetime())))
 
 
-def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, p: Path, ingest_id: str) -> dict:
+def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, p: Path, ingest_id: str,
+           started: dt.datetime) -> dict:
     good = t.filter(t._reason.isnull())
     events = _events(engine, good, m)
     bad = _quarantine_rows(engine, t, rejects, m, str(p), ingest_id)
@@ -129,7 +134,6 @@ def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.Da
     if store.engine != "duckdb":  # move the validated rows out of the staging engine
         events = engine.to_pyarrow(events)
         users = engine.to_pyarrow(users) if users is not None else None
-    started = dt.datetime.now()
     with store.transaction():  # the ingests row is written last: it is the batch's commit record
         loaded = store.append("events", events)
         store.append("quarantine", bad)
@@ -144,10 +148,7 @@ def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.Da
 
 def _quarantine_rows(engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, source: str, ingest_id: str) -> pd.DataFrame:
     """Rows that failed validation (numbered by their record in the file) and the parser's rejects."""
-    numbered = engine.table(t.get_name())  # rowid of the checked table = order of parsed records
-    invalid = engine.con.execute(
-        f'SELECT rowid AS _row, _raw, _reason FROM "{t.get_name()}" WHERE _reason IS NOT NULL ORDER BY rowid'
-    ).df() if numbered is not None else None
+    invalid = staging.invalid_rows(engine.con, t.get_name())
     first = 2 if (m.header and (m.format or staging.detect_format(Path(source))) == "csv") else 1
     records = staging.record_numbers(invalid["_row"], rejects["record"], first)
     now = dt.datetime.now()

@@ -101,6 +101,13 @@ def _reasons(rej: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"record": rej["record"].astype("int64"), "raw": rej["raw"], "column": rej["column"], "reason": reason})
 
 
+def invalid_rows(con: duckdb.DuckDBPyConnection, checked: str) -> pd.DataFrame:
+    """Rows of the checked table that failed validation, with their position among parsed records
+    (the table was written in file order, so its rowid is that position)."""
+    sql = f'SELECT rowid AS _row, _raw, _reason FROM "{checked}" WHERE _reason IS NOT NULL ORDER BY rowid'
+    return con.execute(sql).df()
+
+
 def record_numbers(row_ids: pd.Series, rejected: pd.Series, first_record: int) -> pd.Series:
     """Record numbers in the file of parsed rows (0-based row ids), skipping the rejected records."""
     import numpy as np
