@@ -197,3 +197,14 @@ def test_column_names_cannot_inject_sql(duck, tmp_path):
     r = ingest_file(duck, path, layout=None, mapping=tmp_path / "m.toml")
     assert r.loaded == 1 and "events" in duck.list_tables()
     assert duck.execute(duck.table("events").user_id).tolist() == ["c1"]
+
+
+def test_ingest_leaves_no_working_tables_behind(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("\n".join(GOOD + ["9,1,1,pv,oops"]) + "\n")
+    store = connect(f"duckdb:///{tmp_path / 's.duckdb'}")
+    ingest_file(store, path, layout="taobao")
+    assert [t for t in store.con.list_tables() if t.startswith("_qm_")] == []
+    store.close()
+    reopened = connect(f"duckdb:///{tmp_path / 's.duckdb'}")
+    assert [t for t in reopened.con.list_tables() if t.startswith(("_qm_", "ibis_"))] == []

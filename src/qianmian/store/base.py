@@ -39,7 +39,7 @@ class Store:
 
     def list_tables(self) -> list[str]:
         """User-visible tables (Ibis memtables and our temporary tables are hidden)."""
-        return sorted(t for t in self.con.list_tables() if not t.startswith(("ibis_", "_qm_tmp_")))
+        return sorted(t for t in self.con.list_tables() if not t.startswith(("ibis_", "_qm_")))
 
     def execute(self, expr: ibis.Expr, **kwargs: Any) -> Any:
         """Run an expression: a table gives a pandas DataFrame, a scalar gives a Python value."""

@@ -75,6 +75,7 @@ def rejects(con: duckdb.DuckDBPyConnection, table: str | None) -> pd.DataFrame:
         FROM "{table}" ORDER BY line"""
     ).df()
     con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    con.execute(f'DROP TABLE IF EXISTS "{table.replace("_qm_rejects_", "_qm_rscan_")}"')
     return _reasons(rej)
 
 
