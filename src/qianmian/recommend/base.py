@@ -163,6 +163,31 @@ class Recommender(ABC):
         return f"{type(self).__name__}({args})"
 
 
+class ItemItemRecommender(Recommender):
+    """A model whose whole state is a sparse item × item weight matrix `W`: score(u) = x_u · W.
+
+    Subclasses compute `W` in `fit` (and set `n_items`); scoring, similarity and persistence are shared.
+    """
+
+    W: sp.csr_matrix
+
+    def score(self, user_items: sp.csr_matrix, userids: np.ndarray | None = None) -> np.ndarray:
+        return np.asarray((as_csr(user_items, self.n_items) @ self.W).toarray())
+
+    def item_similarity(self, itemid: int) -> np.ndarray:
+        return self.W[itemid].toarray().ravel()
+
+    def similarity_block(self, items: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        return self.W[np.asarray(items, np.int64)][:, np.asarray(columns, np.int64)].toarray()
+
+    def arrays(self) -> dict[str, Any]:
+        return {"W": self.W}
+
+    def set_arrays(self, arrays: dict[str, Any]) -> None:
+        self.W = sp.csr_matrix(arrays["W"], dtype=np.float32)
+        self.n_items = self.W.shape[1]
+
+
 def _check_k(k: int) -> int:
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError("k", "a positive integer", k)

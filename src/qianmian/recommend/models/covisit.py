@@ -17,12 +17,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from qianmian.errors import InputError
-from qianmian.recommend.base import Recommender, as_csr, keep_top_per_row
+from qianmian.recommend.base import ItemItemRecommender, as_csr, keep_top_per_row
 
 Normalize = Literal["cosine", "conditional", "count"]
 
 
-class CovisitRecommender(Recommender):
+class CovisitRecommender(ItemItemRecommender):
     kind = "covisit"
 
     def __init__(self, *, normalize: Normalize = "cosine", neighbours: int = 100, min_count: int = 1) -> None:
@@ -54,21 +54,5 @@ class CovisitRecommender(Recommender):
         out.data = (c.data / denom).astype(np.float32)
         return out
 
-    def score(self, user_items: sp.csr_matrix, userids: np.ndarray | None = None) -> np.ndarray:
-        return np.asarray((as_csr(user_items, self.n_items) @ self.W).toarray())
-
-    def item_similarity(self, itemid: int) -> np.ndarray:
-        return self.W[itemid].toarray().ravel()
-
-    def similarity_block(self, items: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        return self.W[np.asarray(items, np.int64)][:, np.asarray(columns, np.int64)].toarray()
-
     def params(self) -> dict[str, Any]:
         return {"normalize": self.normalize, "neighbours": self.neighbours, "min_count": self.min_count}
-
-    def arrays(self) -> dict[str, Any]:
-        return {"W": self.W}
-
-    def set_arrays(self, arrays: dict[str, Any]) -> None:
-        self.W = sp.csr_matrix(arrays["W"], dtype=np.float32)
-        self.n_items = self.W.shape[1]

@@ -14,10 +14,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from qianmian.errors import InputError
-from qianmian.recommend.base import Recommender, as_csr, keep_top_per_row, row_normalize
+from qianmian.recommend.base import ItemItemRecommender, as_csr, keep_top_per_row, row_normalize
 
 
-class RP3betaRecommender(Recommender):
+class RP3betaRecommender(ItemItemRecommender):
     kind = "rp3beta"
 
     def __init__(self, *, alpha: float = 1.0, beta: float = 0.5, neighbours: int = 200) -> None:
@@ -44,24 +44,8 @@ class RP3betaRecommender(Recommender):
         self.W = keep_top_per_row(w, self.neighbours).astype(np.float32)
         return self
 
-    def score(self, user_items: sp.csr_matrix, userids: np.ndarray | None = None) -> np.ndarray:
-        return np.asarray((as_csr(user_items, self.n_items) @ self.W).toarray())
-
-    def item_similarity(self, itemid: int) -> np.ndarray:
-        return self.W[itemid].toarray().ravel()
-
-    def similarity_block(self, items: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        return self.W[np.asarray(items, np.int64)][:, np.asarray(columns, np.int64)].toarray()
-
     def params(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "beta": self.beta, "neighbours": self.neighbours}
-
-    def arrays(self) -> dict[str, Any]:
-        return {"W": self.W}
-
-    def set_arrays(self, arrays: dict[str, Any]) -> None:
-        self.W = sp.csr_matrix(arrays["W"], dtype=np.float32)
-        self.n_items = self.W.shape[1]
 
 
 def _power(m: sp.csr_matrix, a: float) -> sp.csr_matrix:
