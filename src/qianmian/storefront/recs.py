@@ -19,7 +19,7 @@ import ibis
 import pandas as pd
 
 from qianmian.store import Store
-from qianmian.storefront.profiles import HISTORY_WEIGHT, LiveActivity, cart_items, last_item, live_category
+from qianmian.storefront.profiles import HISTORY_WEIGHT, LiveActivity, cart_items, live_category
 
 
 @dataclass(frozen=True)
