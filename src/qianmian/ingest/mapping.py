@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from qianmian.errors import ConfigError
 from qianmian.store import schema
+from qianmian.store.staging import Format
 
-Format = Literal["csv", "jsonl", "parquet"]
 LAYOUTS = ("taobao", "online-retail", "retailrocket")
 EVENT_FIELDS = tuple(c for c in schema.EVENTS.names if c not in ("source", "properties"))
 USER_FIELDS = tuple(schema.USERS.names)

@@ -72,9 +72,11 @@ def ingest_file(
     started_at = dt.datetime.now()
     try:
         report("reading", 0)
-        checks, rejects = _scan_and_check(engine, p, m, ingest_id)
+        fmt = m.format or staging.detect_format(p)
+        checks, rejects = _scan_and_check(engine, p, m, fmt, ingest_id)
         report("writing", 0)
-        counts = _write(store, engine, checks, rejects, m, p, ingest_id, started_at)
+        first_record = 2 if (fmt == "csv" and m.header) else 1  # record number of the first data row
+        counts = _write(store, engine, checks, rejects, m, p, ingest_id, started_at, first_record)
         engine.drop_table(checks.get_name(), force=True)
     finally:
         if engine is not store.con:
@@ -83,8 +85,7 @@ def ingest_file(
     return IngestResult(ingest_id, str(p), m.name, seconds=time.perf_counter() - started, **counts)
 
 
-def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, ingest_id: str) -> tuple[ibis.Table, pd.DataFrame]:
-    fmt = m.format or staging.detect_format(p)
+def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, fmt: staging.Format, ingest_id: str) -> tuple[ibis.Table, pd.DataFrame]:
     names = (staging.header_columns(p, m.delimiter) if m.header else list(m.columns)) if fmt == "csv" else []
     if fmt == "csv" and not names:
         raise InputError("mapping columns", "column names for a file without a header", names)
@@ -125,10 +126,10 @@ def _events(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping) -> ibis.Tabl
 
 
 def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, p: Path, ingest_id: str,
-           started: dt.datetime) -> dict:
+           started: dt.datetime, first_record: int) -> dict:
     good = t.filter(t._reason.isnull())
     events = _events(engine, good, m)
-    bad = _quarantine_rows(engine, t, rejects, m, str(p), ingest_id)
+    bad = _quarantine_rows(engine, t, rejects, first_record, str(p), ingest_id)
     users = _user_rows(good, m)
     n_rows, n_good = (int(x) for x in engine.execute(t.aggregate(n=t.count(), good=t._reason.isnull().sum())).iloc[0])
     if store.engine != "duckdb":  # move the validated rows out of the staging engine
@@ -146,10 +147,9 @@ def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.Da
     return counts
 
 
-def _quarantine_rows(engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, source: str, ingest_id: str) -> pd.DataFrame:
+def _quarantine_rows(engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, first: int, source: str, ingest_id: str) -> pd.DataFrame:
     """Rows that failed validation (numbered by their record in the file) and the parser's rejects."""
     invalid = staging.invalid_rows(engine.con, t.get_name())
-    first = 2 if (m.header and (m.format or staging.detect_format(Path(source))) == "csv") else 1
     records = staging.record_numbers(invalid["_row"], rejects["record"], first)
     now = dt.datetime.now()
     rows = pd.DataFrame({

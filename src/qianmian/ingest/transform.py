@@ -22,12 +22,12 @@ from qianmian.store import schema
 # the product noun is the last remaining word. See docs/data-model.md.
 STOP_WORDS = (
     "RED", "PINK", "BLUE", "GREEN", "WHITE", "BLACK", "IVORY", "CREAM", "GOLD", "SILVER", "PURPLE", "YELLOW",
-    "ORANGE", "BROWN", "GREY", "GRAY", "COLOUR", "COLOURS", "ASSORTED", "RETROSPOT", "POLKADOT", "SPOTTY", "DOTS",
-    "VINTAGE", "DESIGN", "DESIGNS", "SMALL", "LARGE", "MEDIUM", "MINI", "JUMBO", "BIG", "SET", "SETS", "PACK",
-    "OF", "AND", "THE", "WITH", "FOR", "IN", "ON", "TO", "BOX", "PCS", "PIECE", "PIECES", "WOOD", "WOODEN",
-    "METAL", "GLASS", "PAPER", "FELT", "CERAMIC", "ENAMEL", "ZINC", "TIN", "HEART", "HEARTS", "FLOWER",
+    "ORANGE", "BROWN", "GREY", "GRAY", "COLOUR", "ASSORTED", "RETROSPOT", "POLKADOT", "SPOTTY",
+    "VINTAGE", "DESIGN", "SMALL", "LARGE", "MEDIUM", "MINI", "JUMBO", "BIG", "SET", "PACK",
+    "OF", "AND", "THE", "WITH", "FOR", "IN", "ON", "TO", "BOX", "PCS", "PIECE", "WOOD", "WOODEN",
+    "METAL", "GLASS", "PAPER", "FELT", "CERAMIC", "ENAMEL", "ZINC", "TIN", "HEART", "FLOWER",
     "FLORAL", "CHRISTMAS", "STAR", "SPOT", "STRIPE", "LOVE", "HANGING", "DECORATION", "PAISLEY", "SPACEBOY",
-    "SUKI", "SKULL", "WOODLAND", "DOLLY", "GIRL", "REGENCY", "BIRD", "BIRDS", "SWEETHEART", "PANTRY", "PARTY",
+    "SUKI", "SKULL", "WOODLAND", "DOLLY", "GIRL", "REGENCY", "BIRD", "SWEETHEART", "PANTRY", "PARTY",
     "RETRO", "ENGLISH", "FRENCH", "CHARLOTTE", "ORIENTAL", "ANTIQUE", "VICTORIAN", "LUNCH", "BABUSHKA",
 )
 NULL_TEXT = ibis.null(dt.string)
@@ -261,11 +261,18 @@ def checked(raw: ibis.Table, m: Mapping, *, source: str, pre_reason: ibis.Value 
         values[name], reason = _value(raw, name, spec, m)
         reasons.append(reason)
     reason = ibis.coalesce(*reasons) if len(reasons) > 1 else reasons[0]
-    users = {f"_users_{k}": _text(raw, FieldSpec(column=c, strip_suffix=".0"), c) for k, c in m.users.items()}
+    users = {f"_users_{k}": _text(raw, _user_spec(m, k, c), c) for k, c in m.users.items()}
     return raw.select(
         event_id=_event_id(raw, m), **values, properties=_properties(raw, m), source=ibis.literal(source),
         _reason=reason, _raw=ibis.ifelse(reason.notnull(), raw_line(raw, m), NULL_TEXT), **users,
     )
+
+
+def _user_spec(m: Mapping, key: str, column: str) -> FieldSpec:
+    """A [users] column is cleaned like the event field of the same name reading the same column
+    (so `users.user_id` equals `events.user_id`), else taken as trimmed text."""
+    spec = m.fields.get(key)
+    return spec if spec is not None and spec.column == column else FieldSpec(column=column)
 
 
 def _event_id(raw: ibis.Table, m: Mapping) -> ibis.Value:
