@@ -101,6 +101,25 @@ def test_nearby_store_from_location_or_city(shop):
     assert shop.get("/v1/stores/nearest", params={"lat": 95, "lon": 0}).status_code == 422
 
 
+def test_storefront_refuses_bad_coordinates_naming_the_field(shop):
+    for params, field in (({"lat": 95}, "lat"), ({"lat": 30, "lon": "east"}, "lon"), ({"lon": "nan"}, "lon")):
+        r = shop.get("/v1/storefront/u1", params=params)
+        assert r.status_code == 422, params
+        error = r.json()["error"]
+        assert error["type"] == "InputError" and error["field"] == field, error
+    assert shop.get("/v1/storefront/" + "x" * 257).status_code == 422
+
+
+def test_request_route_refuses_endpoints_that_need_fastapi_parameters():
+    from fastapi import APIRouter
+
+    from qianmian.api.routing import RequestRoute
+
+    router = APIRouter(route_class=RequestRoute)
+    with pytest.raises(TypeError, match="must be `async def f"):
+        router.add_api_route("/x/{n}", lambda n: n)
+
+
 def test_every_page_is_in_the_exposure_log(shop):
     pages = [shop.get(f"/v1/storefront/u{i}").json() for i in (1, 2, 1)]
     svc = shop.app.state.services

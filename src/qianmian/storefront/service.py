@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 import pandas as pd
 
 from qianmian.errors import NotFoundError, QianmianError
@@ -79,7 +79,7 @@ Assign = Callable[..., str | None]
 @dataclass(frozen=True)
 class Served:
     page: dict[str, Any]
-    body: str
+    body: bytes  # the page as UTF-8 JSON
     exposure: dict[str, Any] | None
 
 
@@ -206,7 +206,7 @@ class StorefrontService:
         inputs = self._inputs(profile, experience, audience, audiences, personalized, reasons, lat, lon)
         inputs = replace(inputs, experiment=experiment, variant=variant)
         page = compose(inputs, page_id=self._page_id(), served_at=now)
-        body = json.dumps(page, ensure_ascii=False, separators=(",", ":"))
+        body = orjson.dumps(page)
         return Served(page, body, self._exposure(page, now) if profile.consent else None)
 
     def _page_id(self) -> str:
@@ -281,7 +281,7 @@ class StorefrontService:
             "user_id": page["user_id"],
             "ts": now.isoformat(),
             "audience": page["audience"],
-            "page": json.dumps(shown(page), ensure_ascii=False, separators=(",", ":")),
+            "page": orjson.dumps(shown(page)).decode(),
             "source": "storefront",
         }
 
