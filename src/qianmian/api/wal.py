@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 log = logging.getLogger("qianmian.wal")
 
 CHECKPOINT = "checkpoint.json"
@@ -53,7 +55,11 @@ class Record:
 
 def encode(record: Record) -> bytes:
     """``<crc32 of the JSON, 8 hex digits> <JSON>\\n``."""
-    payload = json.dumps({"k": record.kind, "r": record.rows}, ensure_ascii=False, separators=(",", ":")).encode()
+    data = {"k": record.kind, "r": record.rows}
+    try:
+        payload = orjson.dumps(data)  # the hot path: every served page's exposure comes here
+    except TypeError:  # what orjson refuses but json takes (e.g. integers beyond 64 bits)
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     return b"%08x %s\n" % (zlib.crc32(payload), payload)
 
 
@@ -65,10 +71,17 @@ def decode(line: bytes) -> Record | None:
     try:
         if int(line[:8], 16) != zlib.crc32(payload):
             return None
-        data = json.loads(payload)
+        data = _loads(payload)
         return Record(str(data["k"]), tuple(data["r"]))
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def _loads(payload: bytes) -> Any:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:  # json's own spellings orjson does not read (NaN, big integers)
+        return json.loads(payload)
 
 
 def segment_name(n: int) -> str:
