@@ -29,6 +29,7 @@ import ibis
 import ibis.expr.types as ir
 
 from qianmian.errors import InputError
+from qianmian.metrics import daily
 from qianmian.metrics.common import DateLike, as_of_label, check_days, end_of, ratio, scoped
 from qianmian.store import Store
 from qianmian.store.schema import BEHAVIORS
@@ -88,12 +89,16 @@ def aipl_stages(
     rules: AIPLRules = AIPLRules(),
     brand: str | None = None,
     category: str | None = None,
+    rollup: ir.Table | None = None,
 ) -> ir.Table:
     """Columns `user_id, stage` (stage in "A", "I", "P", "L") for every consumer holding a stage.
 
+    `rollup`: the current `consumer_days` table (`qianmian.metrics.daily.current_rollup`), read
+    instead of `events` when it can answer (same result, much faster).
+
     >>> aipl_stages(store.table("events"), as_of="2017-12-03")   # doctest: +SKIP
     """
-    t = stage_table(events, ends=[end_of(as_of)], rules=rules, brand=brand, category=category)
+    t = stage_table(events, ends=[end_of(as_of)], rules=rules, brand=brand, category=category, rollup=rollup)
     out = t.select("user_id", stage=t.stage_0)
     return out.filter(out.stage.notnull())
 
@@ -105,9 +110,13 @@ def stage_table(
     rules: AIPLRules = AIPLRules(),
     brand: str | None = None,
     category: str | None = None,
+    rollup: ir.Table | None = None,
 ) -> ir.Table:
     """Per consumer with events in range: `user_id, stage_0, stage_1, …`, the stage held at each
-    exclusive end instant in `ends` (NULL when none), all from one pass over the events."""
+    exclusive end instant in `ends` (NULL when none), all from one pass over the events (or over
+    `rollup`, the daily rollup, when it can answer: see `qianmian.metrics.daily`)."""
+    if rollup is not None and daily.usable(ends=ends, category=category):
+        return _daily_stage_table(rollup, ends=ends, rules=rules, brand=brand)
     ev = scoped(events, brand=brand, category=category)
     lo, hi = min(ends) - dt.timedelta(days=rules.longest_window()), max(ends)
     # No behaviour filter here: every aggregate filters its own behaviours, and an IN list on the
@@ -116,7 +125,10 @@ def stage_table(
     metrics: dict[str, ir.Scalar] = {}
     for k, end in enumerate(ends):
         metrics |= _rule_metrics(ev, rules, end, lo=lo, bounded=end < hi, suffix=f"_{k}")
-    per_user = ev.group_by("user_id").aggregate(**metrics)
+    return _stages(ev.group_by("user_id").aggregate(**metrics), rules, len(ends))
+
+
+def _stages(per_user: ir.Table, rules: AIPLRules, n_ends: int) -> ir.Table:
     none = ibis.null().cast("string")
     return per_user.select(
         "user_id",
@@ -124,9 +136,48 @@ def stage_table(
             f"stage_{k}": ibis.cases(
                 *[(_held(per_user, rules, s, f"_{k}"), s) for s in reversed(STAGES)], else_=none
             )
-            for k in range(len(ends))
+            for k in range(n_ends)
         },
     )
+
+
+def _daily_stage_table(rollup: ir.Table, *, ends: Sequence[dt.datetime], rules: AIPLRules, brand: str | None) -> ir.Table:
+    """`stage_table` over the daily rollup: the same rules, with days in place of instants."""
+    t = rollup if brand is None else rollup.filter(rollup.brand_id == brand)
+    lo, hi = min(ends) - dt.timedelta(days=rules.longest_window()), max(ends)
+    t = t.filter(t.user_id.notnull(), daily.within(t, lo, hi))
+    metrics: dict[str, ir.Scalar] = {}
+    for k, end in enumerate(ends):
+        metrics |= _daily_rule_metrics(t, rules, end, lo=lo, bounded=end < hi, suffix=f"_{k}")
+    per_user = t.group_by("user_id").aggregate(**metrics)
+    days = {c[:-3]: ibis.cases((per_user[c] < per_user[f"{c[:-3]}_hi"], 2), (per_user[c].notnull(), 1), else_=0)
+            for c in per_user.columns if c.endswith("_lo")}
+    return _stages(per_user.mutate(**days), rules, len(ends))
+
+
+def _daily_rule_metrics(
+    t: ir.Table, rules: AIPLRules, end: dt.datetime, *, lo: dt.datetime, bounded: bool, suffix: str
+) -> dict[str, ir.Scalar]:
+    """`_rule_metrics` on rollup rows. Distinct days: for min_days = 2 the first and last day with
+    a matching event (two days ⟺ first < last, no DISTINCT needed), else a distinct count."""
+    out: dict[str, ir.Scalar] = {}
+    names = _count_names(rules)
+    for stage, stage_rules in rules.by_stage().items():
+        for j, r in enumerate(stage_rules):
+            start = end - dt.timedelta(days=r.window_days)
+            cond = daily.within(t, start if start > lo else None, end if bounded else None)
+            n = daily.count(t, r.behaviors)
+            out[f"n_{names[(stage, j)]}{suffix}"] = daily.when(cond, n, 0).sum()
+            key = f"d_{stage}{j}{suffix}"
+            has = n > 0 if cond is None else cond & (n > 0)
+            if r.min_days == 2:
+                out[f"{key}_lo"] = ibis.ifelse(has, t.day, ibis.null().cast("date")).min()
+                out[f"{key}_hi"] = ibis.ifelse(has, t.day, ibis.null().cast("date")).max()
+            elif r.min_days > 2:
+                out[key] = ibis.ifelse(has, t.day, ibis.null().cast("date")).nunique()
+            if r.min_amount > 0:
+                out[f"m_{stage}{j}{suffix}"] = daily.when(cond, daily.amount(t, r.behaviors), 0.0).sum()
+    return out
 
 
 def _count_names(rules: AIPLRules) -> dict[tuple[str, int], str]:
@@ -210,8 +261,9 @@ def aipl_report(
     brand: str | None = None,
     category: str | None = None,
 ) -> AIPLReport:
-    """Run `aipl_counts(aipl_stages(...))` on the store."""
-    stages = aipl_stages(store.table("events"), as_of=as_of, rules=rules, brand=brand, category=category)
+    """Run `aipl_counts(aipl_stages(...))` on the store (over the daily rollup when it can answer)."""
+    rollup = daily.rollup_if(store, daily.usable(ends=[end_of(as_of)], category=category))
+    stages = aipl_stages(store.table("events"), as_of=as_of, rules=rules, brand=brand, category=category, rollup=rollup)
     frame = store.execute(aipl_counts(stages))
     found = dict(zip(frame.stage, frame.consumers.astype(int)))
     counts = {s: int(found.get(s, 0)) for s in STAGES}

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import ibis.expr.types as ir
 
 from qianmian.errors import InputError
-
+from qianmian.metrics import daily
 from qianmian.metrics.aipl import STAGES, AIPLRules, stage_table
 from qianmian.metrics.common import DateLike, as_of_label, end_of, ratio
 from qianmian.store import Store
@@ -32,14 +32,17 @@ def aipl_transitions(
     rules: AIPLRules = AIPLRules(),
     brand: str | None = None,
     category: str | None = None,
+    rollup: ir.Table | None = None,
 ) -> ir.Table:
     """Per consumer: `user_id, from_stage, to_stage` ("none" when no stage held on that date).
 
-    Both dates' stages come from one pass over the events (`stage_table`).
+    Both dates' stages come from one pass over the events (`stage_table`), or over `rollup`, the
+    current daily rollup, when it can answer (`qianmian.metrics.daily`).
     """
     if end_of(start) >= end_of(end):
         raise InputError("start", f"a date before end ({as_of_label(end)})", as_of_label(start))
-    t = stage_table(events, ends=[end_of(start), end_of(end)], rules=rules, brand=brand, category=category)
+    ends = [end_of(start), end_of(end)]
+    t = stage_table(events, ends=ends, rules=rules, brand=brand, category=category, rollup=rollup)
     t = t.filter(t.stage_0.notnull() | t.stage_1.notnull())
     return t.select("user_id", from_stage=t.stage_0.fill_null(NONE), to_stage=t.stage_1.fill_null(NONE))
 
@@ -52,9 +55,10 @@ def aipl_flow(
     rules: AIPLRules = AIPLRules(),
     brand: str | None = None,
     category: str | None = None,
+    rollup: ir.Table | None = None,
 ) -> ir.Table:
     """The transition matrix as rows `from_stage, to_stage, consumers`."""
-    t = aipl_transitions(events, start=start, end=end, rules=rules, brand=brand, category=category)
+    t = aipl_transitions(events, start=start, end=end, rules=rules, brand=brand, category=category, rollup=rollup)
     return t.group_by(["from_stage", "to_stage"]).aggregate(consumers=t.count())
 
 
@@ -92,8 +96,10 @@ def flow_report(
     brand: str | None = None,
     category: str | None = None,
 ) -> FlowReport:
-    """Execute `aipl_flow` and summarise it."""
-    frame = store.execute(aipl_flow(store.table("events"), start=start, end=end, rules=rules, brand=brand, category=category))
+    """Execute `aipl_flow` (over the daily rollup when it can answer) and summarise it."""
+    rollup = daily.rollup_if(store, daily.usable(ends=[end_of(start), end_of(end)], category=category))
+    flow = aipl_flow(store.table("events"), start=start, end=end, rules=rules, brand=brand, category=category, rollup=rollup)
+    frame = store.execute(flow)
     counts = {a: {b: 0 for b in ALL} for a in ALL}
     for a, b, n in frame[["from_stage", "to_stage", "consumers"]].itertuples(index=False):
         counts[a][b] = int(n)  # at most 25 cells

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import operator
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,12 +131,42 @@ class Store:
         t = self.table(name)
         if column not in t.columns:
             raise InputError("column", f"a column of {name}", column)
+        if name == "events":  # the daily rollup must stop counting them (qianmian.store.rollup)
+            from qianmian.store.rollup import forget_events
+
+            forget_events(self, column, values)
         before = self.count(name)
         if self.engine == "duckdb":
             raw = self.con.con
             raw.execute(f'DELETE FROM "{name}" WHERE "{column}" IN (SELECT unnest(?))', [list(values)])
         else:
             kept = self.to_pyarrow(t.filter(~t[column].isin(values) | t[column].isnull()))
+            self.con.create_table(name, self._from_arrow(kept).cast(t.schema()), overwrite=True)
+        return before - self.count(name)
+
+    def delete_matching(self, name: str, where: dict[str, list[Any]]) -> int:
+        """Delete rows whose every named column holds one of its values (None matches NULL);
+        returns how many were deleted.
+
+        >>> store.delete_matching("consumer_days", {"source": ["api"], "day": [dt.date(2024, 1, 1)]})  # doctest: +SKIP
+        """
+        t = self.table(name)
+        unknown = sorted(set(where) - set(t.columns))
+        if unknown or not where:
+            raise InputError("where", f"columns of {name}", unknown)
+        before = self.count(name)
+        if self.engine == "duckdb":
+            sql, params = [], []
+            for column, values in where.items():
+                known = [v for v in values if v is not None]
+                either = [f'"{column}" IN (SELECT unnest(?))'] if known else []
+                either += [f'"{column}" IS NULL'] if len(known) < len(values) else []
+                sql.append("(" + (" OR ".join(either) or "FALSE") + ")")
+                params += [known] if known else []
+            self.con.con.execute(f'DELETE FROM "{name}" WHERE ' + " AND ".join(sql), params)
+        else:
+            hit = functools.reduce(operator.and_, [_matches(t[c], v) for c, v in where.items()])
+            kept = self.to_pyarrow(t.filter(~hit))
             self.con.create_table(name, self._from_arrow(kept).cast(t.schema()), overwrite=True)
         return before - self.count(name)
 
@@ -163,6 +195,13 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
+
+
+def _matches(column: ibis.Value, values: list[Any]) -> ibis.BooleanValue:
+    """`column IN values`, never NULL; a None among the values matches NULL."""
+    known = [v for v in values if v is not None]
+    hit = column.isin(known).fill_null(False) if known else ibis.literal(False)
+    return hit | column.isnull() if len(known) < len(values) else hit
 
 
 def _microseconds(arrow: pa.Table) -> pa.Table:

@@ -20,8 +20,13 @@ def _v1_core_tables(store: Store) -> None:
         store.ensure_table(name, sch)
 
 
+def _v2_consumer_days(store: Store) -> None:
+    store.ensure_table("consumer_days", S.CONSUMER_DAYS)  # filled lazily by qianmian.store.rollup
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Store], None]]] = [
     (1, "core tables: events, items, users, user_tags, stores, campaigns, creatives, exposures, quarantine, ingests", _v1_core_tables),
+    (2, "consumer_days: the daily consumer rollup of events", _v2_consumer_days),
 ]
 LATEST = MIGRATIONS[-1][0]
 

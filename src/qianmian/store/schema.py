@@ -153,6 +153,21 @@ INGESTS = ibis.schema(
     }
 )
 
+CONSUMER_DAYS = ibis.schema(
+    {
+        "user_id": S,  # NULL: the day's anonymous events (kept so the rollup accounts for every event)
+        "day": dt.Date(nullable=False),
+        "source": S,
+        "brand_id": S,
+        "events": dt.Int64(nullable=False),
+        **{f"n_{b}": dt.Int64(nullable=False) for b in BEHAVIORS},
+        **{f"amount_{b}": dt.Float64(nullable=False) for b in BEHAVIORS},
+    }
+)
+"""The daily consumer rollup (`qianmian.store.rollup`): one row per user × day × source × brand with
+the number of events of each behaviour (`n_view` …) and their summed amount (`amount_buy` …), NULL
+amounts counting 0. Derived from `events`; rebuilt from it whenever it falls behind."""
+
 SCHEMA_VERSION = ibis.schema(
     {"version": dt.Int64(nullable=False), "description": S, "applied_at": TS}
 )
