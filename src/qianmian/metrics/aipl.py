@@ -93,7 +93,7 @@ def aipl_stages(
 ) -> ir.Table:
     """Columns `user_id, stage` (stage in "A", "I", "P", "L") for every consumer holding a stage.
 
-    `rollup`: the current `consumer_days` table (`qianmian.metrics.daily.current_rollup`), read
+    `rollup`: the current `consumer_days` table (`qianmian.store.rollup.current_rollup`), read
     instead of `events` when it can answer (same result, much faster).
 
     >>> aipl_stages(store.table("events"), as_of="2017-12-03")   # doctest: +SKIP
@@ -149,10 +149,7 @@ def _daily_stage_table(rollup: ir.Table, *, ends: Sequence[dt.datetime], rules: 
     metrics: dict[str, ir.Scalar] = {}
     for k, end in enumerate(ends):
         metrics |= _daily_rule_metrics(t, rules, end, lo=lo, bounded=end < hi, suffix=f"_{k}")
-    per_user = t.group_by("user_id").aggregate(**metrics)
-    days = {c[:-3]: ibis.cases((per_user[c] < per_user[f"{c[:-3]}_hi"], 2), (per_user[c].notnull(), 1), else_=0)
-            for c in per_user.columns if c.endswith("_lo")}
-    return _stages(per_user.mutate(**days), rules, len(ends))
+    return _stages(t.group_by("user_id").aggregate(**metrics), rules, len(ends))
 
 
 def _daily_rule_metrics(
@@ -223,7 +220,9 @@ def _held(t: ir.Table, rules: AIPLRules, stage: str, suffix: str) -> ir.BooleanV
 
 def _rule_holds(t: ir.Table, count: str, key: str, r: StageRule) -> ir.BooleanValue:
     ok = t[count] >= r.min_events
-    if r.min_days > 1:
+    if f"d_{key}_lo" in t.columns:  # the rollup's form of "2+ distinct days": first day < last day
+        ok &= t[f"d_{key}_lo"] < t[f"d_{key}_hi"]
+    elif r.min_days > 1:
         ok &= t[f"d_{key}"] >= r.min_days
     if r.min_amount > 0:
         ok &= t[f"m_{key}"] >= r.min_amount
@@ -262,8 +261,9 @@ def aipl_report(
     category: str | None = None,
 ) -> AIPLReport:
     """Run `aipl_counts(aipl_stages(...))` on the store (over the daily rollup when it can answer)."""
-    rollup = daily.rollup_if(store, daily.usable(ends=[end_of(as_of)], category=category))
-    stages = aipl_stages(store.table("events"), as_of=as_of, rules=rules, brand=brand, category=category, rollup=rollup)
+    events = store.table("events")
+    rollup = daily.rollup_if(store, daily.usable(ends=[end_of(as_of)], category=category), events)
+    stages = aipl_stages(events, as_of=as_of, rules=rules, brand=brand, category=category, rollup=rollup)
     frame = store.execute(aipl_counts(stages))
     found = dict(zip(frame.stage, frame.consumers.astype(int)))
     counts = {s: int(found.get(s, 0)) for s in STAGES}

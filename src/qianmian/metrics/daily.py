@@ -27,7 +27,7 @@ import ibis
 import ibis.expr.types as ir
 
 from qianmian.store import Store
-from qianmian.store.rollup import TABLE, refresh_rollup
+from qianmian.store.rollup import current_rollup
 
 GROUPS = ("day", "brand_id", "source")
 """Funnel groupings the rollup can answer besides none."""
@@ -38,15 +38,10 @@ def usable(*, ends: Sequence[dt.datetime] = (), category: str | None = None, by:
     return category is None and (by is None or by in GROUPS) and all(e.time() == dt.time() for e in ends)
 
 
-def current_rollup(store: Store) -> ir.Table:
-    """The rollup, brought up to date with `events` first (cheap when nothing changed)."""
-    refresh_rollup(store)
-    return store.table(TABLE)
-
-
-def rollup_if(store: Store, ok: bool) -> ir.Table | None:
-    """`current_rollup(store)` when `ok` (the question is one the rollup answers), else None."""
-    return current_rollup(store) if ok else None
+def rollup_if(store: Store, ok: bool, events: ir.Table) -> ir.Table | None:
+    """The current rollup (`qianmian.store.rollup.current_rollup`) when `ok` (the question is one
+    it answers), else None. `events`: the store's events table."""
+    return current_rollup(store, events=events) if ok else None
 
 
 def count(t: ir.Table, behaviors: Sequence[str]) -> ir.IntegerValue:

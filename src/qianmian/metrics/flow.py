@@ -97,8 +97,9 @@ def flow_report(
     category: str | None = None,
 ) -> FlowReport:
     """Execute `aipl_flow` (over the daily rollup when it can answer) and summarise it."""
-    rollup = daily.rollup_if(store, daily.usable(ends=[end_of(start), end_of(end)], category=category))
-    flow = aipl_flow(store.table("events"), start=start, end=end, rules=rules, brand=brand, category=category, rollup=rollup)
+    events = store.table("events")
+    rollup = daily.rollup_if(store, daily.usable(ends=[end_of(start), end_of(end)], category=category), events)
+    flow = aipl_flow(events, start=start, end=end, rules=rules, brand=brand, category=category, rollup=rollup)
     frame = store.execute(flow)
     counts = {a: {b: 0 for b in ALL} for a in ALL}
     for a, b, n in frame[["from_stage", "to_stage", "consumers"]].itertuples(index=False):

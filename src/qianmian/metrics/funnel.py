@@ -178,7 +178,7 @@ def funnel_report(
 ) -> FunnelReport:
     """Execute `funnel` (over the daily rollup when it can answer; and `rates`) and add the step rates."""
     ev = store.table("events")
-    rollup = daily.rollup_if(store, daily.usable(category=category, by=by))
+    rollup = daily.rollup_if(store, daily.usable(category=category, by=by), ev)
     wide = store.execute(funnel(ev, period=period, steps=steps, by=by, brand=brand, category=category, rollup=rollup))
     rows = [_funnel_rows(rec, len(steps)) for rec in wide.to_dict(orient="records")]
     rate_rows = []

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.errors import NotFoundError
 from qianmian.store import schema as S
 from qianmian.store.base import Store
 
@@ -52,10 +53,28 @@ def refresh_rollup(store: Store, *, rebuild: bool = False) -> Refreshed:
     >>> refresh_rollup(connect("duckdb://"))
     Refreshed(events=0, full=False)
     """
-    rollup = store.ensure_table(TABLE, S.CONSUMER_DAYS)
+    return _refresh(store, _table(store), rebuild=rebuild)
+
+
+def current_rollup(store: Store, *, events: ir.Table | None = None) -> ir.Table:
+    """`consumer_days`, refreshed first (one small query when nothing changed). `events`: the
+    store's events table when the caller has it already (saves looking it up again)."""
+    rollup = _table(store)
+    _refresh(store, rollup, events=events)
+    return rollup
+
+
+def _table(store: Store) -> ir.Table:
+    try:
+        return store.table(TABLE)
+    except NotFoundError:  # dropped by hand, or a test reset: it is derived, so start again
+        return store.ensure_table(TABLE, S.CONSUMER_DAYS)
+
+
+def _refresh(store: Store, rollup: ir.Table, *, rebuild: bool = False, events: ir.Table | None = None) -> Refreshed:
     if rebuild:
         store.con.truncate_table(TABLE)
-    events = store.table("events")
+    events = store.table("events") if events is None else events
     have, absorbed = _totals(store, events, rollup)
     if have == absorbed:
         return Refreshed(0, False)
