@@ -93,6 +93,11 @@ def _refresh(store: Store, rollup: ir.Table, *, rebuild: bool = False, events: i
 
 def _totals(store: Store, events: ir.Table, rollup: ir.Table) -> tuple[int, int]:
     """Events in the store, and events the rollup accounts for."""
+    if store.engine == "duckdb":  # runs before every read of the rollup: spare it Ibis' compile (~5 ms)
+        have, absorbed = store.con.con.execute(
+            f'SELECT (SELECT count(*) FROM "events"), (SELECT coalesce(sum("events"), 0) FROM "{TABLE}")'
+        ).fetchone()
+        return int(have), int(absorbed)
     both = events.aggregate(have=events.count()).cross_join(rollup.aggregate(absorbed=rollup.events.sum()))
     row = store.execute(both).iloc[0]
     absorbed = row["absorbed"]
