@@ -14,6 +14,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -45,6 +46,16 @@ class IngestResult:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """The file being ingested and the facts its `ingests` record (the commit record) holds."""
+
+    path: Path
+    ingest_id: str
+    started_at: dt.datetime
+    sha256: Future[str]
+
+
 def ingest_file(
     store: Store,
     path: str | Path,
@@ -70,15 +81,18 @@ def ingest_file(
     engine = store.con if store.engine == "duckdb" else ibis.duckdb.connect()
     ingest_id = BATCH_PREFIX + uuid.uuid4().hex[:16]
     started_at = dt.datetime.now()
+    digest = ThreadPoolExecutor(max_workers=1)
     try:
+        sha256 = digest.submit(_sha256, p)  # hashlib releases the GIL: it reads the file while DuckDB works
         report("reading", 0)
         fmt = m.format or staging.detect_format(p)
         checks, rejects = _scan_and_check(engine, p, m, fmt, ingest_id)
         report("writing", 0)
         first_record = 2 if (fmt == "csv" and m.header) else 1  # record number of the first data row
-        counts = _write(store, engine, checks, rejects, m, p, ingest_id, started_at, first_record)
+        counts = _write(store, engine, checks, rejects, m, Batch(p, ingest_id, started_at, sha256), first_record)
         engine.drop_table(checks.get_name(), force=True)
     finally:
+        digest.shutdown(cancel_futures=True)
         if engine is not store.con:
             engine.disconnect()
     report("done", counts["read"])
@@ -97,7 +111,7 @@ def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, fmt: staging.
         raw, pre = json_columns(raw, m.source_columns())
     _require_columns(raw, m)
     name = f"_qm_checked_{ingest_id.replace('-', '_')}"
-    engine.create_table(name, checked(raw, m, source=ingest_id, pre_reason=pre), temp=True)
+    engine.create_table(name, checked(raw, m, pre_reason=pre), temp=True)
     engine.drop_view(view, force=True)
     return engine.table(name), staging.rejects(engine.con, rejects_table)
 
@@ -115,8 +129,9 @@ def _require_columns(raw: ibis.Table, m: Mapping) -> None:
         raise InputError("file columns", f"the columns {missing} that mapping {m.name!r} reads", have)
 
 
-def _events(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping) -> ibis.Table:
-    events = good.select(*[c for c in schema.EVENTS.names if c in good.columns])
+def _events(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping, ingest_id: str) -> ibis.Table:
+    """The new events: event columns of the good rows, tagged with the batch (recovery finds them by it)."""
+    events = good.select(*[c for c in schema.EVENTS.names if c in good.columns], source=ibis.literal(ingest_id))
     if not is_utc(m):
         return events
     span = engine.execute(good.aggregate(lo=good.ts.min(), hi=good.ts.max())).iloc[0]
@@ -125,11 +140,11 @@ def _events(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping) -> ibis.Tabl
     return events.mutate(ts=to_local(events.ts, m.timezone or "UTC", (span["lo"].to_pydatetime(), span["hi"].to_pydatetime())))
 
 
-def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, p: Path, ingest_id: str,
-           started: dt.datetime, first_record: int) -> dict:
+def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, b: Batch,
+           first_record: int) -> dict:
     good = t.filter(t._reason.isnull())
-    events = _events(engine, good, m)
-    bad = _quarantine_rows(engine, t, rejects, first_record, str(p), ingest_id)
+    events = _events(engine, good, m, b.ingest_id)
+    bad = _quarantine_rows(engine, t, rejects, first_record, str(b.path), b.ingest_id)
     users = _user_rows(good, m)
     n_rows, n_good = (int(x) for x in engine.execute(t.aggregate(n=t.count(), good=t._reason.isnull().sum())).iloc[0])
     if store.engine != "duckdb":  # move the validated rows out of the staging engine
@@ -142,8 +157,10 @@ def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.Da
             store.append("users", users)
         counts = {"read": n_rows + len(rejects), "loaded": loaded, "duplicates": n_good - loaded,
                   "quarantined": n_rows - n_good + len(rejects)}
-        store.append("ingests", pd.DataFrame([{"ingest_id": ingest_id, "source": str(p), "sha256": _sha256(p), "layout": m.name,
-                                                "target": store.url, "started_at": started, "finished_at": dt.datetime.now(), **counts}]))
+        store.append("ingests", pd.DataFrame([{
+            "ingest_id": b.ingest_id, "source": str(b.path), "sha256": b.sha256.result(), "layout": m.name, "target": store.url,
+            "started_at": b.started_at, "finished_at": dt.datetime.now(), **counts,
+        }]))
     return counts
 
 
@@ -166,7 +183,8 @@ def _quarantine_rows(engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFr
 def _user_rows(good: ibis.Table, m: Mapping) -> ibis.Table | None:
     if not m.users:
         return None
-    users = good.select(**{k: good[f"_users_{k}"] for k in m.users}).filter(ibis._.user_id.notnull())
+    cols = {k: (f"_users_{k}" if f"_users_{k}" in good.columns else k) for k in m.users}  # see transform.checked
+    users = good.select(**{k: good[c] for k, c in cols.items()}).filter(ibis._.user_id.notnull())
     return users.distinct(on="user_id", keep="first")
 
 

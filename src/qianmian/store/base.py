@@ -89,23 +89,34 @@ class Store:
 
     @contextlib.contextmanager
     def _unordered(self) -> Iterator[None]:
-        """Let DuckDB write appended rows in any order (parallel); tables have no row order anyway."""
+        """Let DuckDB write appended rows in any order (in parallel); tables have no row order anyway.
+
+        The setting belongs to the whole DuckDB database, so while an append runs, queries without
+        ORDER BY on other threads of this store may also see rows in another order; the previous
+        value is restored afterwards.
+        """
         if self.engine != "duckdb":
             yield
             return
-        self.con.con.execute("SET preserve_insertion_order = false")
+        raw = self.con.con
+        before = raw.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+        raw.execute("SET preserve_insertion_order = false")
         try:
             yield
         finally:
-            self.con.con.execute("SET preserve_insertion_order = true")
+            raw.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
 
     def _first_per_key(self, batch: ibis.Table, keys: list[str]) -> ibis.Table:
-        """`batch` with one row per key; the costly DISTINCT ON runs only on keys that repeat."""
+        """`batch` with one row per key. One grouping finds the keys that repeat (usually none); only
+        their rows go through the costly DISTINCT ON. The repeated keys are fetched once, so the
+        insert does not group the batch again."""
         repeated = batch.group_by(keys).aggregate(_n=ibis._.count()).filter(ibis._._n > 1).select(*keys)
-        if int(self.execute(repeated.count())) == 0:
+        found = self.to_pyarrow(repeated)
+        if found.num_rows == 0:
             return batch
-        unique = batch.anti_join(repeated, keys)
-        firsts = batch.semi_join(repeated, keys).distinct(on=keys, keep="first")
+        rep = self._from_arrow(found)
+        unique = batch.anti_join(rep, keys)
+        firsts = batch.semi_join(rep, keys).distinct(on=keys, keep="first")
         return unique.union(firsts)
 
     def _as_table(self, data: Any, schema: ibis.Schema, name: str) -> ibis.Table:
