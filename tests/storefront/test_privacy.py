@@ -7,6 +7,7 @@ import datetime as dt
 import ibis
 import pandas as pd
 
+from qianmian.store.rollup import refresh_rollup
 from qianmian.storefront.privacy import erase_user, remaining, set_consent
 
 NOW = dt.datetime(2017, 12, 4, 10)
@@ -25,10 +26,12 @@ def _fill(store) -> None:
 
 def test_erase_removes_the_user_from_every_table_and_only_them(store):
     _fill(store)
+    refresh_rollup(store)  # the daily rollup holds a row per shopper and day: erased too
     erased = erase_user(store, "u1")
-    assert erased == {"events": 2, "exposures": 1, "features_demo": 1, "units_demo": 1, "user_tags": 1, "users": 1}
+    assert erased == {"consumer_days": 1, "events": 2, "exposures": 1, "features_demo": 1, "units_demo": 1, "user_tags": 1, "users": 1}
     assert set(remaining(store, "u1").values()) == {0}
-    assert remaining(store, "u2") == {"events": 1, "exposures": 1, "features_demo": 1, "units_demo": 0, "user_tags": 0, "users": 1}
+    assert remaining(store, "u2") == {"consumer_days": 1, "events": 1, "exposures": 1, "features_demo": 1, "units_demo": 0,
+                                      "user_tags": 0, "users": 1}
 
 
 def test_consent_keeps_the_rest_of_the_row_and_creates_missing_users(store):
