@@ -31,11 +31,12 @@ TARGETS = {"R1": 1.10, "R2": 1.05}
 
 def table(protocol: str, rows: list[Row]) -> None:
     print(f"\n== {protocol}: test split, every method tuned on the validation split ==")
-    head = f"{'method':28s} {'family':6s} {'recall@k':>9s} {'ndcg@k':>8s} {'hit@k':>7s} {'cover':>6s} {'train_s':>8s}  config"
+    head = f"{'method':28s} {'family':6s} {'recall@k ± se':>16s} {'ndcg@k':>8s} {'hit@k':>7s} {'cover':>6s} {'train_s':>8s}  config"
     print(head)
     for r in rows:
+        recall = f"{r.recall:.4f} ± {r.recall_se:.4f}"
         print(
-            f"{r.method:28s} {r.family:6s} {r.recall:9.4f} {r.ndcg:8.4f} {r.hitrate:7.4f} {r.coverage:6.3f} {r.train_s:8.2f}  {r.config}"
+            f"{r.method:28s} {r.family:6s} {recall:>16s} {r.ndcg:8.4f} {r.hitrate:7.4f} {r.coverage:6.3f} {r.train_s:8.2f}  {r.config}"
         )
 
 
@@ -104,15 +105,22 @@ def main(argv: list[str] | None = None) -> int:
         table(protocol, rows)
         s = summary(rows)
         print(
-            f"{protocol}: best ours {s['best_ours']:.4f} / best peer {s['best_peer']:.4f} = {s['ratio']:.3f}x ({time.perf_counter() - t0:.0f} s)"
+            f"{protocol}: best ours {s['best_ours']:.4f} / best peer {s['best_peer']:.4f} = {s['ratio']:.3f}x "
+            f"± {s['ratio_se']:.3f} (paired bootstrap over test users; {time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.1f})"
         )
         target = TARGETS[protocol]
         results.append(
-            f"RESULT {protocol} best ours / best peer recall@k: {s['ratio']:.3f}x (target >= {target:.2f}x) {'PASS' if s['ratio'] >= target else 'FAIL'}"
+            f"RESULT {protocol} best ours / best peer recall@k: {s['ratio']:.3f}x ± {s['ratio_se']:.3f} (target >= {target:.2f}x) "
+            f"{'PASS' if s['ratio'] >= target else 'FAIL'}"
         )
         results.append(
             f"RESULT {protocol} blend recall vs best single model: {s['blend']:.4f} vs {s['best_single']:.4f} (target blend >= single) {'PASS' if s['blend'] >= s['best_single'] else 'FAIL'}"
         )
+        if "ranker" in s:
+            results.append(
+                f"RESULT {protocol} ranker recall vs best single model: {s['ranker']:.4f} vs {s['best_single']:.4f} "
+                f"(target ranker >= single) {'PASS' if s['ranker'] >= s['best_single'] else 'FAIL'}"
+            )
     lat = latency(args.data)
     load1 = os.getloadavg()[0]
     print(

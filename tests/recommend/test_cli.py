@@ -37,7 +37,10 @@ def test_train_recommend_similar(cli_env, tmp_path):
     url, models = cli_env
     out = json.loads(run("train", "--as-of", "2024-03-15", "--store", url, "--models-dir", str(models), "--json").stdout)
     assert out["version"] == "v0001" and out["cutoff"] == "2024-03-15T00:00:00"
-    assert set(out["blends"]) == {"home", "layers"}
+    assert set(out["blends"]) == {"home"}
+    manifest = json.loads((models / "v0001" / "manifest.json").read_text())
+    layers = next(m for m in manifest["models"] if m["name"] == "layers")
+    assert layers["kind"] == "ranker" and len(layers["params"]["coef"]) == 3 * len(layers["parts"])
 
     one = json.loads(
         run("recommend", "u3", "--scene", "home", "--k", "5", "--json", "--store", url, "--models-dir", str(models)).stdout
@@ -73,5 +76,6 @@ def test_evaluate_json_rows(shared_data):
     )
     rows = json.loads(result.stdout)
     assert [r["method"] for r in rows] == ["trending", "history", "blend", "popularity"]
-    assert set(rows[0]) == {"method", "family", "k", "recall", "ndcg", "hitrate", "coverage", "train_s", "config"}
+    assert set(rows[0]) == {"method", "family", "k", "recall", "recall_se", "ndcg", "hitrate", "coverage", "train_s", "config"}
+    assert all(0 < r["recall_se"] < 0.05 for r in rows)  # bootstrap over ~800 shoppers
     assert {r["family"] for r in rows} == {"ours", "peer"} and all(r["k"] == 10 for r in rows)

@@ -21,6 +21,7 @@ from qianmian.recommend.models import (
     RP3betaRecommender,
 )
 from qianmian.recommend.models.blend import BlendRecommender
+from qianmian.recommend.models.ranker import RankerRecommender
 from qianmian.recommend.persist import load, save
 
 FACTORIES = {
@@ -31,8 +32,9 @@ FACTORIES = {
     "rp3beta": lambda: RP3betaRecommender(alpha=1.0, beta=0.0),
     "history": lambda: HistoryRecommender(),
     "blend": lambda: BlendRecommender(components=[EASERecommender(l2=1.0), PopularRecommender()], weights=[1.0, 0.1]),
+    "ranker": lambda: RankerRecommender(components=[CovisitRecommender(neighbours=10), PopularRecommender()], candidates=3),
 }
-NEIGHBOUR_MODELS = ["covisit", "als", "ease", "rp3beta", "blend"]
+NEIGHBOUR_MODELS = ["covisit", "als", "ease", "rp3beta", "blend", "ranker"]
 
 
 def groups_matrix() -> sp.csr_matrix:

@@ -82,3 +82,17 @@ def test_reduced_quality_check_on_validation_splits(r1, r2):
     own = evaluate_topk(run_own_history(v2, {"half_life_days": 1.0}).top, v2.target, v2.target_size, v2.n_items).recall
     assert 0.35 < own < 0.5  # the shopper's own history is the strong peer of R2
     assert np.isfinite(own)
+
+
+def test_r2_learned_ranker_orders_the_validation_day_better_than_the_own_history_peer(r2):
+    """Learned on 12-01 … 11-27 only (never on the validation day it is scored on)."""
+    from qianmian.recommend.evaluate.methods import run_ranker
+
+    v2 = r2.validation
+    run = run_ranker(v2, {"candidates": 30, "label_days": 5, "l2": 100.0})
+    ranker = evaluate_topk(run.top, v2.target, v2.target_size, v2.n_items).recall
+    best_peer = max(
+        evaluate_topk(run_own_history(v2, {"half_life_days": h}).top, v2.target, v2.target_size, v2.n_items).recall
+        for h in (None, 0.5, 1.0, 2.0, 4.0)
+    )
+    assert ranker > best_peer

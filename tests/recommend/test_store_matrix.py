@@ -93,3 +93,39 @@ def test_train_and_serve(tiny_store, tmp_path):
     assert len(recs) == 5 and all(r.reason for r in recs)
     assert svc.bundle.as_of == "2024-03-16T00:00:00"
     assert RecommendService.load(tmp_path).bundle.version == "v0002"
+
+
+def test_ranker_learned_in_the_store_equals_the_ranker_learned_from_the_event_log(store, tmp_path):
+    """`train` carves labelled days with Ibis on each engine; the evaluation harness carves them
+    from an in-memory log (`Interactions.holdout`). Both must learn the same coefficients."""
+    import json
+
+    from qianmian.recommend import ModelSpec, train
+    from qianmian.recommend.evaluate.methods import labelled_days
+    from qianmian.recommend.ids import IdMap
+    from qianmian.recommend.interactions import Interactions
+    from qianmian.recommend.models import HistoryRecommender, PopularRecommender
+    from qianmian.recommend.models.ranker import RankerRecommender
+
+    events = synthetic.events(n_users=30, days=10, seed=3)
+    store.append("events", events)
+    specs = [{"half_life_days": 1.0}, {"half_life_days": 0.5, "aggregate": "max"}]
+    parts = [ModelSpec("h1", "history", {}, MatrixSpec(half_life_days=1.0), level="category")]
+    parts += [ModelSpec("rec", "history", {}, MatrixSpec(half_life_days=0.5, aggregate="max"), level="category")]
+    parts += [ModelSpec("pop", "popular", {"count": "weight"}, MatrixSpec(), level="category")]
+    options = {"candidates": synthetic.N_CATEGORIES, "l2": 1.0}  # every positive column: no ties to break
+    ranker = ModelSpec("layers", "ranker", {"label_days": 3, **options}, parts=("h1", "rec", "pop"))
+    as_of = dt.datetime(2024, 3, 9)
+    path = train(store, as_of=as_of, models_dir=tmp_path, models=[*parts, ranker], holdout_days=None)
+    learned = next(m for m in json.loads((path / "manifest.json").read_text())["models"] if m["name"] == "layers")
+
+    e = events[events.ts < as_of]
+    users, cats = IdMap.from_values(e.user_id), IdMap.from_values(e.category_id)
+    weights = e.behavior.map(MatrixSpec().behavior_weights()).to_numpy(float)
+    ages = ((pd.Timestamp(as_of) - e.ts).dt.total_seconds() / 86400).to_numpy()
+    log = Interactions(users.index(e.user_id.to_numpy()), cats.index(e.category_id.to_numpy()), weights, ages, (len(users), len(cats)))
+    ref = RankerRecommender(components=[HistoryRecommender(), HistoryRecommender(), PopularRecommender(count="weight")], **options)
+    ref.learn(labelled_days(ref, log, [*specs, {}], 3))
+    assert ref.coef[0] != 0 and not np.allclose(ref.coef, np.eye(len(ref.coef))[0])  # learned, not the default
+    np.testing.assert_allclose(learned["params"]["coef"], ref.coef, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(learned["params"]["intercept"], ref.intercept, rtol=1e-3, atol=1e-4)

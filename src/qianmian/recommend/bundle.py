@@ -2,7 +2,8 @@
 
 Layout of `<models_dir>/v0001/`:
 
-    manifest.json     format, version, as_of, cutoff, the model specs, blend weights
+    manifest.json     format, version, as_of, cutoff, the model specs (blend weights and the
+                      ranker's learned coefficients are part of them)
     ids.npz           users, items, categories (external ids, internal order)
     matrices.npz      each user-level training matrix (per matrix key), the strongest-behaviour
                       matrix and each item's category number
@@ -31,6 +32,8 @@ from qianmian.recommend.ids import IdMap
 from qianmian.recommend.interactions import MatrixSpec
 from qianmian.recommend.matrix import Level, RowKey
 from qianmian.recommend.models.blend import BlendRecommender
+from qianmian.recommend.models.ensemble import Ensemble
+from qianmian.recommend.models.ranker import RankerRecommender
 from qianmian.recommend.persist import load as load_model
 from qianmian.recommend.persist import save as save_model
 
@@ -44,6 +47,8 @@ class ModelSpec:
 
     `kind="blend"` combines the models named in `parts` (each scored on its own matrix) with
     `weights`; `train` replaces the weights by ones learned on a holdout window when it can.
+    `kind="ranker"` learns a logistic ranker over its `parts` on labelled days before the cutoff
+    (`params`: `label_days`, `candidates`, `l2`; `train` adds the learned coefficients).
     """
 
     name: str
@@ -106,7 +111,7 @@ class Bundle:
     def parts(self, name: str) -> list[str]:
         """The base models whose rows `name` needs (itself, or a blend's parts)."""
         spec = self.specs[name]
-        return list(spec.parts) if spec.kind == "blend" else [name]
+        return list(spec.parts) if spec.parts else [name]
 
 
 def save_bundle(bundle: Bundle, models_dir: Path | str) -> Path:
@@ -124,7 +129,7 @@ def save_bundle(bundle: Bundle, models_dir: Path | str) -> Path:
         flat |= {f"{key}.data": m.data, f"{key}.indices": m.indices, f"{key}.indptr": m.indptr, f"{key}.shape": np.array(m.shape)}
     np.savez(out / "matrices.npz", **flat)
     for name, model in bundle.models.items():
-        if bundle.specs[name].kind != "blend":
+        if not bundle.specs[name].parts:  # ensembles are rebuilt from their parts and the manifest
             save_model(model, out / name)
     manifest = {
         "format": FORMAT,
@@ -164,12 +169,8 @@ def load_bundle(path: Path | str) -> Bundle:
         flat = dict(z)
     matrices = {k: _csr(flat, k) for k in manifest["matrices"]}
     specs = {d["name"]: ModelSpec.from_json(d) for d in manifest["models"]}
-    models = {n: load_model(path / n) for n, s in specs.items() if s.kind != "blend"}
-    for n, s in specs.items():
-        if s.kind == "blend":
-            models[n] = BlendRecommender(
-                components=[models[p] for p in s.parts], weights=s.weights, normalize=s.params.get("normalize", "zscore")
-            )
+    models = {n: load_model(path / n) for n, s in specs.items() if not s.parts}
+    models |= ensembles(specs, models)
     return Bundle(
         manifest["version"],
         manifest["as_of"],
@@ -182,6 +183,24 @@ def load_bundle(path: Path | str) -> Bundle:
         specs,
         models,
     )
+
+
+ENSEMBLE_KINDS = ("blend", "ranker")
+RANKER_OPTIONS = ("label_days",)
+"""Spec params the ranker's training reads (the rest go to `RankerRecommender`)."""
+
+
+def ensembles(specs: Mapping[str, ModelSpec], fitted: Mapping[str, Recommender]) -> dict[str, Ensemble]:
+    """The blends and rankers of `specs`, built on the fitted base models they name."""
+    out: dict[str, Ensemble] = {}
+    for s in specs.values():
+        parts = [fitted[p] for p in s.parts]
+        if s.kind == "blend":
+            out[s.name] = BlendRecommender(components=parts, weights=s.weights, normalize=s.params.get("normalize", "zscore"))
+        elif s.kind == "ranker":
+            options = {k: v for k, v in s.params.items() if k not in RANKER_OPTIONS}
+            out[s.name] = RankerRecommender(components=parts, **options)
+    return out
 
 
 def _csr(flat: Mapping[str, np.ndarray], key: str) -> sp.csr_matrix:

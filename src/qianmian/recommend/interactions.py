@@ -94,6 +94,22 @@ class Interactions:
         m.sum_duplicates()
         return m.astype(np.float32)
 
+    def holdout(self, days: float, length: float = 1.0) -> tuple[Interactions, Interactions]:
+        """The log as of `days` before the cutoff, and the window that follows it.
+
+        Returns (entries older than `days`, entries of [cutoff − days, cutoff − days + length)),
+        both with ages counted from the new cutoff `cutoff − days` (the window's ages are ≤ 0).
+        Labelled days for a learned ranker: `holdout(1)` is "yesterday as the target".
+        """
+        if not (days > 0 and length > 0):
+            raise InputError("days/length", "positive numbers of days", (days, length))
+        before = self.age_days > days
+        window = (self.age_days <= days) & (self.age_days > days - length)
+        return self._aged(before, days), self._aged(window, days)
+
+    def _aged(self, keep: np.ndarray, days: float) -> Interactions:
+        return Interactions(self.user[keep], self.item[keep], self.weight[keep], self.age_days[keep] - days, self.shape)
+
     def select(self, keep: np.ndarray) -> Interactions:
         """The entries where the boolean mask `keep` is true (same shape)."""
         return Interactions(self.user[keep], self.item[keep], self.weight[keep], self.age_days[keep], self.shape)

@@ -24,8 +24,9 @@ FORMAT = 1
 def model_classes() -> dict[str, type[Recommender]]:
     from qianmian.recommend.models import MODELS
     from qianmian.recommend.models.blend import BlendRecommender
+    from qianmian.recommend.models.ranker import RankerRecommender
 
-    return {**MODELS, BlendRecommender.kind: BlendRecommender}
+    return {**MODELS, BlendRecommender.kind: BlendRecommender, RankerRecommender.kind: RankerRecommender}
 
 
 def build(kind: str, params: dict[str, Any]) -> Recommender:

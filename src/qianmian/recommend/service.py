@@ -28,7 +28,7 @@ from qianmian.recommend.bundle import Bundle, load_bundle, resolve
 from qianmian.recommend.catalog import Catalog
 from qianmian.recommend.live import LiveBuffer, LiveEvent
 from qianmian.recommend.matrix import BEHAVIOR_RANK
-from qianmian.recommend.models.blend import BlendRecommender
+from qianmian.recommend.models.ensemble import Ensemble
 from qianmian.recommend.rules import Rules
 from qianmian.recommend.scenes import (
     PERSONAL,
@@ -165,7 +165,7 @@ class RecommendService:
         model = self.bundle.model("home")
         rows = [self._row(p, u, live) for p in self.bundle.parts("home")]
         ids = None if live or u is None else np.array([u])
-        scores = model.score_each(rows, ids) if isinstance(model, BlendRecommender) else model.score(rows[0], ids)
+        scores = model.score_each(rows, ids) if isinstance(model, Ensemble) else model.score(rows[0], ids)
         ctx, weights, verbs = self._context(u, live)
         sim = self.bundle.model("covisit").similarity_block
         reason = from_anchors("because", ctx, weights, sim, self.catalog.title, R.text("for_you"), verbs)
@@ -206,7 +206,7 @@ class RecommendService:
         u, live = self._user(uid), self.live.recent(uid)
         model = self.bundle.model("layers")
         rows = [self._row(p, u, live) for p in self.bundle.parts("layers")]
-        scores = np.asarray(model.score_each(rows, None) if isinstance(model, BlendRecommender) else model.score(rows[0], None))[
+        scores = np.asarray(model.score_each(rows, None) if isinstance(model, Ensemble) else model.score(rows[0], None))[
             0
         ].copy()
         item_block = rules_mod.blocked(self.catalog, self.rules, user_tags=self._tags(uid))

@@ -3,15 +3,16 @@
 `train(store, as_of=...)` builds each distinct training matrix once in the engine
 (`qianmian.recommend.matrix`), fits every model of `DEFAULT_MODELS` (or the ones given), learns
 each blend's weights on a holdout window just before the cutoff (parts refitted on the events
-before the window, weights chosen by Recall@k on what shoppers touched in the window), and writes
-the bundle as the next version under `models_dir`.
+before the window, weights chosen by Recall@k on what shoppers touched in the window), learns each
+ranker on the days before the cutoff (each day: parts refitted on the events before it, target =
+what shoppers touched that day), and writes the bundle as the next version under `models_dir`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import scipy.sparse as sp
 
 from qianmian.errors import InputError
 from qianmian.recommend.base import Recommender
-from qianmian.recommend.bundle import Bundle, ModelSpec, save_bundle
+from qianmian.recommend.bundle import RANKER_OPTIONS, Bundle, ModelSpec, ensembles, save_bundle
 from qianmian.recommend.ids import IdMap
 from qianmian.recommend.interactions import MatrixSpec
 from qianmian.recommend.matrix import (
@@ -28,7 +29,8 @@ from qianmian.recommend.matrix import (
     item_categories,
     load_matrix,
 )
-from qianmian.recommend.models.blend import BlendRecommender, learn_weights
+from qianmian.recommend.models.blend import learn_weights
+from qianmian.recommend.models.ranker import RankerRecommender
 from qianmian.recommend.persist import build
 from qianmian.store import Store
 
@@ -46,6 +48,10 @@ DEFAULT_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("als", "als", {"factors": 64, "regularization": 0.05, "alpha": 5.0}, MatrixSpec(transform="log1p")),
     ModelSpec("home", "blend", parts=("ease", "rp3beta", "als"), weights=(1.0, 0.25, 0.5)),
     ModelSpec("layer_history", "history", {}, MatrixSpec(half_life_days=1.0), level="category"),
+    ModelSpec("layer_history_hours", "history", {}, MatrixSpec(half_life_days=0.25), level="category"),
+    ModelSpec("layer_history_days", "history", {}, MatrixSpec(half_life_days=4.0), level="category"),
+    ModelSpec("layer_history_all", "history", {}, MatrixSpec(), level="category"),
+    ModelSpec("layer_recency", "history", {}, MatrixSpec(half_life_days=1.0, aggregate="max"), level="category"),
     ModelSpec(
         "layer_covisit",
         "covisit",
@@ -53,17 +59,28 @@ DEFAULT_MODELS: tuple[ModelSpec, ...] = (
         MatrixSpec(half_life_days=2.0, transform="log1p"),
         level="category",
     ),
-    ModelSpec("layer_trending", "popular", {"count": "weight"}, MatrixSpec(half_life_days=1.0), level="category"),
+    ModelSpec("layer_popular", "popular", {"count": "weight"}, MatrixSpec(), level="category"),
+    ModelSpec("layer_trending", "popular", {"count": "weight"}, MatrixSpec(half_life_days=0.5), level="category"),
     ModelSpec(
         "layers",
-        "blend",
-        {"holdout_days": 1.0},
-        parts=("layer_history", "layer_covisit", "layer_trending"),
-        weights=(1.5, 0.35, 0.1),
+        "ranker",
+        {"label_days": 5, "candidates": 30, "l2": 100.0},
+        parts=(
+            "layer_history",
+            "layer_history_hours",
+            "layer_history_days",
+            "layer_history_all",
+            "layer_recency",
+            "layer_covisit",
+            "layer_popular",
+            "layer_trending",
+        ),
     ),
 )
 """The default model set; `home`, `similar`, `cart`, `layers` scenes read `home`, `covisit`,
-`cart`, `layers`; `popular`/`trending` serve cold starts and opted-out shoppers."""
+`cart`, `layers`; `popular`/`trending` serve cold starts and opted-out shoppers. `layers` is the
+learned ranker of protocol R2 (`qianmian.recommend.evaluate.methods.RANKER_PARTS`, the config the
+validation day chose)."""
 
 
 def train(
@@ -79,16 +96,17 @@ def train(
     """Fit `models` on events before `cutoff_of(as_of)`; returns the new version's directory."""
     specs = _checked(models)
     bundle = fit_bundle(store, as_of=as_of, specs=specs, on_step=on_step)
-    if holdout_days:
-        for spec in specs.values():
-            if spec.kind == "blend":
-                weights = learn_blend(
-                    store, spec, specs, bundle, as_of=as_of, holdout_days=holdout_days, random_state=random_state
-                )
-                specs[spec.name] = dataclasses.replace(spec, weights=tuple(weights))
-                _step(on_step, f"blend {spec.name}")
-        bundle.specs = specs
-        bundle.models.update(_blends(specs, bundle.models))
+    for spec in specs.values():
+        if spec.kind == "blend" and holdout_days:
+            weights = learn_blend(store, spec, specs, bundle, as_of=as_of, holdout_days=holdout_days, random_state=random_state)
+            specs[spec.name] = dataclasses.replace(spec, weights=tuple(weights))
+            _step(on_step, f"blend {spec.name}")
+        elif spec.kind == "ranker":
+            learned = learn_ranker(store, spec, specs, bundle, as_of=as_of)
+            specs[spec.name] = dataclasses.replace(spec, params={**spec.params, **learned})
+            _step(on_step, f"ranker {spec.name}")
+    bundle.specs = specs
+    bundle.models.update(ensembles(specs, bundle.models))
     return save_bundle(bundle, models_dir)
 
 
@@ -100,13 +118,13 @@ def fit_bundle(store: Store, *, as_of: dt.date | dt.datetime, specs: dict[str, M
     matrices: dict[str, sp.csr_matrix] = {}
     fitted: dict[str, Recommender] = {}
     for spec in specs.values():
-        if spec.kind != "blend":
+        if not spec.parts:
             fitted[spec.name] = build(spec.kind, dict(spec.params)).fit(
                 _matrix(store, spec, as_of, users, items, categories, matrices)
             )
             _step(on_step, f"fit {spec.name}")
     _, strongest = load_matrix(store, as_of=as_of, spec=MatrixSpec(), row_ids=users, col_ids=items)
-    fitted.update(_blends(specs, fitted))
+    fitted.update(ensembles(specs, fitted))
     item_cat = item_categories(store, items, categories, cutoff=cutoff_of(as_of))
     return Bundle("", cutoff_of(as_of).isoformat(), users, items, categories, item_cat, matrices, strongest, dict(specs), fitted)
 
@@ -130,16 +148,6 @@ def _matrix(
     m, _ = load_matrix(store, as_of=as_of, spec=spec.matrix, level=spec.level, row_ids=users, col_ids=cols)
     cache.setdefault(spec.matrix_key(), m.values)
     return m.values
-
-
-def _blends(specs: dict[str, ModelSpec], fitted: dict[str, Recommender]) -> dict[str, Recommender]:
-    return {
-        s.name: BlendRecommender(
-            components=[fitted[p] for p in s.parts], weights=s.weights, normalize=s.params.get("normalize", "zscore")
-        )
-        for s in specs.values()
-        if s.kind == "blend"
-    }
 
 
 def learn_blend(
@@ -183,6 +191,38 @@ def learn_blend(
     return weights
 
 
+def learn_ranker(
+    store: Store, ranker: ModelSpec, specs: dict[str, ModelSpec], bundle: Bundle, *, as_of: dt.date | dt.datetime
+) -> dict[str, object]:
+    """The ranker's coefficients learned on the `label_days` days before the cutoff.
+
+    For each day, its parts are refitted on the events before that day's start, for the shoppers
+    with a history in the first part and some events that day; the target is every column each
+    of them touched that day (repeats count). Returns the `RankerRecommender` params to store.
+    """
+    cutoff = cutoff_of(as_of)
+    parts = [specs[p] for p in ranker.parts]
+    cols = bundle.items if parts[0].level == "item" else bundle.categories
+    model = ensembles({ranker.name: ranker}, {p.name: build(p.kind, dict(p.params)) for p in parts})[ranker.name]
+    assert isinstance(model, RankerRecommender)
+
+    def days() -> Iterator[tuple[list[np.ndarray], sp.csr_matrix]]:
+        for n in range(1, int(ranker.params.get("label_days", 3)) + 1):
+            start = cutoff - dt.timedelta(days=n)
+            end = start + dt.timedelta(days=1)
+            target, _ = load_matrix(
+                store, as_of=end, spec=MatrixSpec(), level=parts[0].level, row_ids=bundle.users, col_ids=cols, since=start
+            )
+            xs = [_matrix(store, p, start, bundle.users, bundle.items, bundle.categories, {}) for p in parts]
+            users = np.flatnonzero((np.diff(xs[0].indptr) > 0) & (np.diff(target.values.indptr) > 0))
+            if len(users):
+                model.fit_each(xs)
+                yield model.part_scores([x[users] for x in xs], users), (target.values[users] > 0).astype(np.float32)
+
+    model.learn(days())
+    return {k: v for k, v in model.own_params().items() if k not in RANKER_OPTIONS}
+
+
 def _sample(users: np.ndarray, n: int, random_state: int) -> np.ndarray:
     if len(users) <= n:
         return users
@@ -199,6 +239,10 @@ def _checked(models: Sequence[ModelSpec]) -> dict[str, ModelSpec]:
             raise InputError(
                 f"blend {s.name}", "parts that name other models, one weight each", {"missing": missing, "weights": s.weights}
             )
+        if s.kind == "ranker" and (missing or not s.parts):
+            raise InputError(f"ranker {s.name}", "parts that name other models", {"missing": missing, "parts": s.parts})
+        if s.parts and any(specs[p].parts for p in s.parts if p in specs):
+            raise InputError(f"{s.kind} {s.name}", "parts that are base models (not blends or rankers)", s.parts)
     return specs
 
 
@@ -207,4 +251,4 @@ def _step(on_step: Step | None, label: str) -> None:
         on_step(label)
 
 
-__all__ = ["DEFAULT_MODELS", "ModelSpec", "fit_bundle", "learn_blend", "train"]
+__all__ = ["DEFAULT_MODELS", "ModelSpec", "fit_bundle", "learn_blend", "learn_ranker", "train"]

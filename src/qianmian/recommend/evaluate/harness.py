@@ -2,16 +2,20 @@
 
 For each method, every config of its grid is fitted on the validation split's train part and
 ranked by validation Recall@k; the best config is refitted on the test split's train part and
-measured there. The blend then learns its weights on the validation scores of our tuned models
-(`learn_weights`) and reuses their test scores, so it costs no extra fitting.
+measured there. The blend then learns its weights on the validation scores of our tuned single models
+(`learn_weights`) and reuses their test scores, so it costs no extra fitting. The learned ranker
+(R2) is an ensemble of its own: it is not a blend part, and the blend is compared with the best
+single model, not with the ranker (`ENSEMBLES`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from qianmian.recommend.base import mask_seen, topk
 from qianmian.recommend.evaluate.data import (
@@ -21,6 +25,7 @@ from qianmian.recommend.evaluate.data import (
     load_protocol,
 )
 from qianmian.recommend.evaluate.methods import (
+    ENSEMBLES,
     Config,
     Family,
     Method,
@@ -28,7 +33,7 @@ from qianmian.recommend.evaluate.methods import (
     our_methods,
     peer_methods,
 )
-from qianmian.recommend.evaluate.metrics import Metrics, evaluate_topk
+from qianmian.recommend.evaluate.metrics import Metrics, bootstrap_se, evaluate_topk
 from qianmian.recommend.models.blend import combine, learn_weights
 
 Step = Callable[[str], None]
@@ -47,9 +52,12 @@ class Row:
     coverage: float
     train_s: float
     config: dict[str, Any]
+    recall_se: float = float("nan")
+    """Bootstrap standard error of `recall` over the test users."""
+    user_recall: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(0))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "user_recall"}
 
 
 @dataclass(frozen=True)
@@ -69,9 +77,9 @@ def run_protocol(
     chosen = [m for m in [*our_methods(protocol), *peer_methods(protocol)] if methods is None or m.name in methods]
     tuned = [tune(m, data, on_step) for m in chosen]
     rows = [_row(t.method.name, t.method.family, t.metrics, t.test.train_s, dict(t.config)) for t in tuned]
-    ours = [t for t in tuned if t.method.family == "ours" and t.validation.scores is not None]
-    if len(ours) > 1 and (methods is None or "blend" in methods):
-        rows.insert(len(ours), blend_row(ours, data, on_step))
+    parts = [t for t in tuned if t.method.family == "ours" and t.validation.scores is not None and t.method.name not in ENSEMBLES]
+    if len(parts) > 1 and (methods is None or "blend" in methods):
+        rows.insert(sum(t.method.family == "ours" for t in tuned), blend_row(parts, data, on_step))
     return rows
 
 
@@ -135,6 +143,8 @@ def _row(method: str, family: Family, m: Metrics, train_s: float, config: dict[s
         round(m.coverage, 4),
         round(train_s, 3),
         config,
+        round(bootstrap_se(m.user_recall), 4),
+        m.user_recall,
     )
 
 
@@ -150,15 +160,21 @@ def best_of(rows: Sequence[Row], family: Family, *, exclude: Sequence[str] = ())
 
 
 def summary(rows: Sequence[Row]) -> dict[str, float]:
-    """Best ours / best peer recall, and the blend against its best single model."""
+    """Best ours / best peer recall (with the ratio's paired bootstrap standard error over test
+    users), and the blend against its best single model."""
     ours, peer = best_of(rows, "ours"), best_of(rows, "peer")
+    paired = len(ours.user_recall) == len(peer.user_recall) > 1
     out = {
         "best_ours": ours.recall,
         "best_peer": peer.recall,
         "ratio": ours.recall / peer.recall if peer.recall else float("nan"),
+        "ratio_se": bootstrap_se(ours.user_recall, peer.user_recall) if paired else float("nan"),
     }
     if any(r.method == "blend" for r in rows):
         blend = next(r for r in rows if r.method == "blend")
-        single = best_of(rows, "ours", exclude=("blend",))
+        single = best_of(rows, "ours", exclude=tuple(ENSEMBLES))
         out |= {"blend": blend.recall, "best_single": single.recall}
+    if any(r.method == "ranker" for r in rows):
+        out["ranker"] = next(r for r in rows if r.method == "ranker").recall
+        out.setdefault("best_single", best_of(rows, "ours", exclude=tuple(ENSEMBLES)).recall)
     return out

@@ -10,7 +10,7 @@ hyper-parameters, as their libraries expect.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,7 +19,8 @@ from threadpoolctl import threadpool_limits
 
 from qianmian.recommend.base import TopK, mask_seen, topk
 from qianmian.recommend.evaluate.data import Protocol, Split
-from qianmian.recommend.interactions import MatrixSpec
+from qianmian.recommend.interactions import Interactions, MatrixSpec
+from qianmian.recommend.models.ranker import RankerRecommender
 from qianmian.recommend.persist import build
 
 Family = Literal["ours", "peer"]
@@ -43,6 +44,11 @@ class Method:
     run: Callable[[Split, Config], Run]
 
 
+ENSEMBLES = frozenset({"blend", "ranker"})
+"""Methods that combine other models: never a blend part, and not a "single model" when the blend
+is compared with its best part (each ensemble is measured against the models it combines)."""
+
+
 # -- ours ---------------------------------------------------------------------------------------
 SPEC_KEYS = ("half_life_days", "aggregate", "transform")
 
@@ -54,7 +60,7 @@ def spec_of(config: Config) -> MatrixSpec:
 def run_ours(kind: str) -> Callable[[Split, Config], Run]:
     def run(split: Split, config: Config) -> Run:
         x = split.train.spec_matrix(spec_of(config))
-        model = build(kind, {k: v for k, v in config.items() if k not in SPEC_KEYS})
+        model = build(kind, _model_params(config))
         t0 = time.perf_counter()
         model.fit(x)
         train_s = time.perf_counter() - t0
@@ -104,7 +110,7 @@ def our_methods(protocol: Protocol) -> list[Method]:
                 run_ours("history"),
             ),
         ]
-    return methods + [
+    methods += [
         Method("covisit", "ours", _grid([{"normalize": n} for n in ("cosine", "conditional")], specs), run_ours("covisit")),
         Method(
             "rp3beta",
@@ -125,6 +131,69 @@ def our_methods(protocol: Protocol) -> list[Method]:
             run_ours("ease"),
         ),
     ]
+    if protocol == "R2":  # learned on the days before the cutoff; the validation day picks l2 and how many days
+        grid = _grid([{"candidates": 30}], [{"label_days": d, "l2": l} for d in (3, 5) for l in (10.0, 100.0)])
+        methods.append(Method("ranker", "ours", grid, run_ranker))
+    return methods
+
+
+# -- ours: the learned ranker (R2) -------------------------------------------------------------
+RANKER_PARTS: tuple[tuple[str, Config], ...] = (
+    ("history", {"half_life_days": 1.0}),
+    ("history", {"half_life_days": 0.25}),
+    ("history", {"half_life_days": 4.0}),
+    ("history", {}),
+    ("history", {"half_life_days": 1.0, "aggregate": "max"}),
+    ("covisit", {"normalize": "conditional", "half_life_days": 2.0, "transform": "log1p"}),
+    ("popular", {"count": "weight"}),
+    ("popular", {"count": "weight", "half_life_days": 0.5}),
+)
+"""The ranker's inputs: the shopper's own history at four time scales and the recency of the last
+touch (repeats), category co-visitation (new layers), popularity and what is trending today."""
+
+
+def run_ranker(split: Split, config: Config) -> Run:
+    """Learn the ranker on the `label_days` days before the split's cutoff, then rank its users."""
+    t0 = time.perf_counter()
+    ranker = RankerRecommender(
+        components=[build(kind, _model_params(c)) for kind, c in RANKER_PARTS],
+        candidates=config["candidates"],
+        l2=config["l2"],
+        k=split.k,
+    )
+    ranker.learn(labelled_days(ranker, split.train, [c for _, c in RANKER_PARTS], config["label_days"]))
+    xs = part_matrices(split.train, [c for _, c in RANKER_PARTS])
+    ranker.fit_each(xs)
+    train_s = time.perf_counter() - t0
+    rows = [x[split.users] for x in xs]
+    scores = ranker.score_each(rows, split.users)
+    return Run(_rank(scores, split, rows[0]), scores, train_s)
+
+
+def labelled_days(
+    ranker: RankerRecommender, log: Interactions, specs: Sequence[Config], days: int
+) -> Iterator[tuple[list[np.ndarray], Any]]:
+    """For each of the `days` days before the log's cutoff: the ranker's parts (one matrix spec
+    each) fitted as of that day's start, their scores for the shoppers with a history in the first
+    part and some events that day, and those shoppers' targets. Only events before the log's cutoff
+    are read, so a split's own target day never is."""
+    for n in range(1, days + 1):
+        before, window = log.holdout(float(n))
+        xs = part_matrices(before, specs)
+        target = window.matrix(transform="binary")
+        users = np.flatnonzero((np.diff(xs[0].indptr) > 0) & (np.diff(target.indptr) > 0))
+        if len(users):
+            ranker.fit_each(xs)
+            yield ranker.part_scores([x[users] for x in xs], users), target[users]
+
+
+def part_matrices(log: Interactions, specs: Sequence[Config]) -> list[Any]:
+    """One matrix per config (its matrix-spec keys)."""
+    return [log.spec_matrix(spec_of(c)) for c in specs]
+
+
+def _model_params(config: Config) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in SPEC_KEYS}
 
 
 # -- peers --------------------------------------------------------------------------------------

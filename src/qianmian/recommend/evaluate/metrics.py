@@ -10,7 +10,7 @@ each averaged over evaluation users; coverage = distinct recommended items / ite
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,6 +26,8 @@ class Metrics:
     hitrate: float
     coverage: float
     users: int
+    user_recall: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(0))
+    """Each evaluation user's Recall@k (for standard errors and paired comparisons)."""
 
 
 def hit_matrix(ids: np.ndarray, target: sp.csr_matrix) -> np.ndarray:
@@ -52,11 +54,28 @@ def evaluate_topk(top: TopK, target: sp.csr_matrix, target_size: np.ndarray, n_t
     ideal = np.cumsum(discounts)[np.clip(np.minimum(k, target_size) - 1, 0, k - 1)]
     ndcg = (hits * discounts).sum(axis=1) / ideal
     recs = top.ids[top.ids >= 0]
+    recall = per_user_recall(hits, target_size)
     return Metrics(
         k=k,
-        recall=float(per_user_recall(hits, target_size).mean()),
+        recall=float(recall.mean()),
         ndcg=float(ndcg.mean()),
         hitrate=float(hits.any(axis=1).mean()),
         coverage=float(len(np.unique(recs)) / max(n_train_items, 1)),
         users=int(hits.shape[0]),
+        user_recall=recall,
     )
+
+
+def bootstrap_se(
+    numerator: np.ndarray, denominator: np.ndarray | None = None, *, n_boot: int = 2000, random_state: int = 0
+) -> float:
+    """Bootstrap standard error of mean(numerator), or of mean(numerator) / mean(denominator)
+    when both are given per user (paired: the same resampled users in both)."""
+    a = np.asarray(numerator, np.float64)
+    if len(a) < 2:
+        return float("nan")
+    idx = np.random.default_rng(random_state).integers(0, len(a), size=(n_boot, len(a)))
+    stat = a[idx].mean(axis=1)
+    if denominator is not None:
+        stat = stat / np.asarray(denominator, np.float64)[idx].mean(axis=1)
+    return float(stat.std(ddof=1))

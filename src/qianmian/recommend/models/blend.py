@@ -11,7 +11,7 @@ it was tuned on.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from qianmian.errors import InputError
 from qianmian.recommend.base import Recommender, as_csr, mask_seen, topk
 from qianmian.recommend.evaluate.metrics import hit_matrix, per_user_recall
+from qianmian.recommend.models.ensemble import Ensemble
 
 Normalize = Literal["zscore", "max"]
 WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -45,7 +46,7 @@ def combine(scores: Sequence[np.ndarray], weights: Sequence[float], how: Normali
     return out
 
 
-class BlendRecommender(Recommender):
+class BlendRecommender(Ensemble):
     """Blend of fitted components. `fit` fits every part on one matrix; pipelines that give each
     part its own matrix use `fit_each`/`score_each` with one matrix per part."""
 
@@ -54,29 +55,13 @@ class BlendRecommender(Recommender):
     def __init__(
         self, *, components: Sequence[Recommender], weights: Sequence[float] | None = None, normalize: Normalize = "zscore"
     ) -> None:
-        super().__init__()
-        if not components:
-            raise InputError("components", "at least one recommender", [])
+        super().__init__(components=components)
         w = list(weights) if weights is not None else [1.0] * len(components)
         if len(w) != len(components) or min(w) < 0 or not any(w):
             raise InputError("weights", f"{len(components)} non-negative weights, not all 0", w)
-        self.components = list(components)
         self.weights = [float(x) for x in w]
         self.normalize: Normalize = normalize
         normalized(np.zeros((1, 1)), normalize)
-        self.n_items = self.components[0].n_items
-
-    def fit(self, user_items: sp.csr_matrix) -> Self:
-        return self.fit_each([user_items] * len(self.components))
-
-    def fit_each(self, matrices: Sequence[sp.csr_matrix]) -> Self:
-        for c, m in zip(self.components, matrices, strict=True):
-            c.fit(m)
-        self.n_items = self.components[0].n_items
-        return self
-
-    def score(self, user_items: sp.csr_matrix, userids: np.ndarray | None = None) -> np.ndarray:
-        return self.score_each([user_items] * len(self.components), userids)
 
     def score_each(self, rows: Sequence[sp.csr_matrix], userids: np.ndarray | None = None) -> np.ndarray:
         parts = [
@@ -89,28 +74,8 @@ class BlendRecommender(Recommender):
         sims = [c.item_similarity(itemid)[None, :] for c in self.components]
         return combine(sims, self.weights, "max")[0]
 
-    def params(self) -> dict[str, Any]:
-        return {
-            "components": [{"kind": c.kind, "params": c.params()} for c in self.components],
-            "weights": self.weights,
-            "normalize": self.normalize,
-        }
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> BlendRecommender:
-        from qianmian.recommend.persist import build
-
-        parts = [build(p["kind"], p["params"]) for p in params["components"]]
-        return cls(components=parts, weights=params["weights"], normalize=params["normalize"])
-
-    def arrays(self) -> dict[str, Any]:
-        return {f"{i}.{k}": v for i, c in enumerate(self.components) for k, v in c.arrays().items()}
-
-    def set_arrays(self, arrays: dict[str, Any]) -> None:
-        for i, c in enumerate(self.components):
-            prefix = f"{i}."
-            c.set_arrays({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
-        self.n_items = self.components[0].n_items
+    def own_params(self) -> dict[str, Any]:
+        return {"weights": self.weights, "normalize": self.normalize}
 
 
 def learn_weights(
