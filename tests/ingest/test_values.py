@@ -1,0 +1,63 @@
+"""Values as the checked table computes them: content ids, trimming, numbers out of range, ids from the source."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from qianmian.ingest import ingest_file
+from qianmian.store import connect
+
+
+@pytest.fixture
+def duck(tmp_path):
+    return connect(f"duckdb:///{tmp_path / 'store.duckdb'}")
+
+
+def _events(store):
+    return store.execute(store.table("events").order_by("ts"))
+
+
+def test_content_id_is_the_md5_of_layout_and_fields(duck, tmp_path):
+    """The documented id (so stores written by earlier versions dedupe against new ingests)."""
+    lines = ["1,100,7,pv,1511600000", "2,101,7,buy,1511600100.5"]
+    path = tmp_path / "e.csv"
+    path.write_text("\n".join(lines) + "\n")
+    ingest_file(duck, path, layout="taobao")
+    expected = [hashlib.md5("\x1f".join(["taobao", *line.split(",")]).encode()).hexdigest() for line in lines]
+    assert list(_events(duck).event_id) == expected
+
+
+def test_surrounding_whitespace_is_trimmed_and_inner_kept(duck, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text(" 12\t,100 , 7 a,\tpv ,1511600000\n13,\x0b101,8,buy\x0c,1511600100\n")
+    r = ingest_file(duck, path, layout="taobao")
+    assert (r.loaded, r.quarantined) == (2, 0)
+    ev = _events(duck)
+    assert list(ev.user_id) == ["12", "13"] and list(ev.item_id) == ["100", "101"]
+    assert list(ev.category_id) == ["7 a", "8"] and list(ev.behavior) == ["view", "buy"]
+
+
+def test_numbers_beyond_64_bits_are_quarantined_not_fatal(duck, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("1,100,7,pv,1e300\n2,101,7,buy,1511600100\n3,102,7,pv,1e15\n4,103,7,pv,-1e19\n")
+    r = ingest_file(duck, path, layout="taobao")
+    assert (r.read, r.loaded, r.quarantined) == (4, 1, 3)
+    q = duck.execute(duck.table("quarantine").order_by("row_number"))
+    assert list(q.row_number) == [1, 3, 4]
+    assert q.reason.iloc[0] == 'ts: expected unix seconds in column "timestamp", received "1e+300"'
+    assert q.raw.iloc[0] == "1,100,7,pv,1e+300" and q.field.iloc[0] == "ts"
+
+
+def test_an_empty_source_id_is_quarantined(duck, tmp_path):
+    (tmp_path / "m.toml").write_text(
+        'id_column = "id"\n[fields]\nuser_id = "customer"\nbehavior = "action"\nts = "when"\n'
+    )
+    path = tmp_path / "e.csv"
+    path.write_text("id,customer,action,when\ne1,c1,view,2024-03-01 10:00:00\n ,c2,view,2024-03-01 11:00:00\n")
+    r = ingest_file(duck, path, layout=None, mapping=tmp_path / "m.toml")
+    assert (r.read, r.loaded, r.quarantined) == (2, 1, 1)
+    q = duck.execute(duck.table("quarantine"))
+    assert q.reason.iloc[0] == 'event_id: expected a non-empty value in column "id", received " "'
+    assert q.row_number.iloc[0] == 3
