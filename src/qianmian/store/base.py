@@ -35,7 +35,8 @@ class Store:
         """The named table as an Ibis expression (`NotFoundError` if it does not exist).
 
         Core tables (`schema.TABLES`: fixed schemas, never dropped) are looked up once per store,
-        since a lookup is a catalog query (~3 ms on DuckDB) and every metric starts with one.
+        since a lookup is a catalog query (~3 ms on DuckDB) and every metric starts with one; a
+        migration clears this memo.
         """
         if name in self._core:
             return self._core[name]

@@ -21,7 +21,9 @@ def _v1_core_tables(store: Store) -> None:
 
 
 def _v2_consumer_days(store: Store) -> None:
-    store.ensure_table("consumer_days", S.CONSUMER_DAYS)  # filled lazily by qianmian.store.rollup
+    # Stores created since have it from v1 (it creates every table of S.TABLES); filled lazily
+    # by qianmian.store.rollup.
+    store.ensure_table("consumer_days", S.CONSUMER_DAYS)
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Store], None]]] = [

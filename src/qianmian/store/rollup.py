@@ -67,7 +67,7 @@ def current_rollup(store: Store, *, events: ir.Table | None = None) -> ir.Table:
 def _table(store: Store) -> ir.Table:
     try:
         return store.table(TABLE)
-    except NotFoundError:  # dropped by hand, or a test reset: it is derived, so start again
+    except NotFoundError:  # a store opened without migrating: the table is derived, so start it
         return store.ensure_table(TABLE, S.CONSUMER_DAYS)
 
 

@@ -183,8 +183,10 @@ TABLES: Final[dict[str, ibis.Schema]] = {
     "exposures": EXPOSURES,
     "quarantine": QUARANTINE,
     "ingests": INGESTS,
+    "consumer_days": CONSUMER_DAYS,
 }
-"""Tables every store has, by name. `schema_version` is managed by `qianmian.store.migrations`."""
+"""Tables every store has, by name. `schema_version` is managed by `qianmian.store.migrations`;
+`consumer_days` is derived from `events` (`qianmian.store.rollup`)."""
 
 KEYS: Final[dict[str, tuple[str, ...]]] = {
     "events": ("event_id",),
