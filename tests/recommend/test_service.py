@@ -134,3 +134,12 @@ def test_errors(svc):
     with pytest.raises(InputError, match="behavior"):
         svc.observe({"user_id": "u1", "item_id": "x", "behavior": "teleport"})
     assert np.isfinite([r.score for r in svc.recommend("u1", "home", 3)]).all()
+
+
+def test_layers_come_from_a_learned_ranker_that_puts_the_shoppers_tastes_first(svc):
+    model = svc.bundle.model("layers")
+    assert model.kind == "ranker" and not np.allclose(model.coef, np.eye(len(model.coef))[0])
+    for user, taste in (("u0", 0), ("u4", 1), ("u5", 2)):  # shoppers browse the two categories of their taste
+        top = svc.recommend(user, "layers", 2)
+        assert {r.item_id for r in top} == {f"cat{2 * taste}", f"cat{2 * taste + 1}"}
+        assert all(r.reason == "you often browse this" for r in top)

@@ -203,8 +203,8 @@ def learn_ranker(
     cutoff = cutoff_of(as_of)
     parts = [specs[p] for p in ranker.parts]
     cols = bundle.items if parts[0].level == "item" else bundle.categories
-    model = ensembles({ranker.name: ranker}, {p.name: build(p.kind, dict(p.params)) for p in parts})[ranker.name]
-    assert isinstance(model, RankerRecommender)
+    options = {k: v for k, v in ranker.params.items() if k not in RANKER_OPTIONS}
+    model = RankerRecommender(components=[build(p.kind, dict(p.params)) for p in parts], **options)
 
     def days() -> Iterator[tuple[list[np.ndarray], sp.csr_matrix]]:
         for n in range(1, int(ranker.params.get("label_days", 3)) + 1):

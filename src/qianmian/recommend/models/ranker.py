@@ -27,7 +27,7 @@ first component. The learned coefficients are plain numbers in `params()` (JSON)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -97,8 +97,10 @@ class RankerRecommender(Ensemble):
         return combine(sims, [1.0] * len(sims), "max")[0]
 
     # -- learning -----------------------------------------------------------------------------------
-    def learn(self, days: Sequence[LabelledDay]) -> Self:
-        """Fit the coefficients on labelled days (see module docstring); no-op without positives."""
+    def learn(self, days: Iterable[LabelledDay]) -> Self:
+        """Fit the coefficients on labelled days (see module docstring); no-op without positives.
+
+        `days` may be a generator: each day is reduced to its candidate pairs as it arrives."""
         x, y, w = training_pairs(days, self.candidates, self.k)
         if not y.any() or y.all():
             return self
@@ -145,7 +147,7 @@ def pair_features(parts: Sequence[np.ndarray], rows: np.ndarray, cols: np.ndarra
     return out
 
 
-def training_pairs(days: Sequence[LabelledDay], candidates: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def training_pairs(days: Iterable[LabelledDay], candidates: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, labels and weights 1 / min(k, |target_u|) of every candidate pair of every day."""
     xs, ys, ws = [], [], []
     for parts, target in days:
