@@ -38,6 +38,7 @@ def test_train_recommend_similar(cli_env, tmp_path):
     out = json.loads(run("train", "--as-of", "2024-03-15", "--store", url, "--models-dir", str(models), "--json").stdout)
     assert out["version"] == "v0001" and out["cutoff"] == "2024-03-15T00:00:00"
     assert set(out["blends"]) == {"home"}
+    assert set(out["rankers"]) == {"layers"} and out["rankers"]["layers"]["coefficients"] == 3 * len(out["rankers"]["layers"]["parts"])
     manifest = json.loads((models / "v0001" / "manifest.json").read_text())
     layers = next(m for m in manifest["models"] if m["name"] == "layers")
     assert layers["kind"] == "ranker" and len(layers["params"]["coef"]) == 3 * len(layers["parts"])

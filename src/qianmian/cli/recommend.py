@@ -71,6 +71,7 @@ def train(
         "categories": len(bundle.categories),
         "models": [m.name for m in specs],
         "blends": {n: list(s_.weights) for n, s_ in bundle.specs.items() if s_.kind == "blend"},
+        "rankers": {n: {"parts": list(s_.parts), "coefficients": len(s_.params.get("coef", ()))} for n, s_ in bundle.specs.items() if s_.kind == "ranker"},
     }
     if json:
         print_json(out)
@@ -82,6 +83,11 @@ def train(
         "blends (weights learned on the holdout window)",
         [{"blend": n, "parts": ", ".join(bundle.specs[n].parts), "weights": w} for n, w in out["blends"].items()],
     )
+    if out["rankers"]:
+        print_table(
+            f"rankers (logistic, learned on days before the cutoff; coefficients in {path / 'manifest.json'})",
+            [{"ranker": n, "parts": ", ".join(r["parts"]), "coefficients": r["coefficients"]} for n, r in out["rankers"].items()],
+        )
 
 
 def _cutoff(store, as_of: str | None) -> dt.datetime:
