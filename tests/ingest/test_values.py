@@ -46,7 +46,7 @@ def test_numbers_beyond_64_bits_are_quarantined_not_fatal(duck, tmp_path):
     assert (r.read, r.loaded, r.quarantined) == (4, 1, 3)
     q = duck.execute(duck.table("quarantine").order_by("row_number"))
     assert list(q.row_number) == [1, 3, 4]
-    assert q.reason.iloc[0] == 'ts: expected unix seconds in column "timestamp", received "1e+300"'
+    assert q.reason.iloc[0] == 'ts: expected unix seconds from 1970 to 2099 in column "timestamp", received "1e+300"'
     assert q.raw.iloc[0] == "1,100,7,pv,1e+300" and q.field.iloc[0] == "ts"
 
 
@@ -61,3 +61,20 @@ def test_an_empty_source_id_is_quarantined(duck, tmp_path):
     q = duck.execute(duck.table("quarantine"))
     assert q.reason.iloc[0] == 'event_id: expected a non-empty value in column "id", received " "'
     assert q.row_number.iloc[0] == 3
+
+
+def test_unix_times_outside_1970_to_2099_are_quarantined_and_far_dates_do_not_stall(duck, tmp_path):
+    # No valid range in this mapping: only the unix-time guard stands between a row dated in the
+    # year ~33,000 and a time-zone conversion spanning it.
+    (tmp_path / "m.toml").write_text(
+        'timezone = "Europe/London"\n[fields]\nuser_id = "customer"\nbehavior = "action"\n'
+        'ts = { column = "when", unit = "s" }\n'
+    )
+    path = tmp_path / "e.csv"
+    path.write_text("customer,action,when\nc1,view,1700000000\nc2,view,1000000000000\nc3,view,-5\nc4,view,4102444800\n")
+    r = ingest_file(duck, path, layout=None, mapping=tmp_path / "m.toml")
+    assert (r.read, r.loaded, r.quarantined) == (4, 1, 3)
+    q = duck.execute(duck.table("quarantine").order_by("row_number"))
+    assert list(q.row_number) == [3, 4, 5]
+    assert q.reason.iloc[0] == 'ts: expected unix seconds from 1970 to 2099 in column "when", received "1000000000000"'
+    assert str(_events(duck).ts.iloc[0]) == "2023-11-14 22:13:20"  # London winter time = UTC

@@ -204,8 +204,10 @@ def _timestamp(raw: Columns, spec: FieldSpec, m: Mapping) -> tuple[ibis.Value, R
         number = _number(raw, col, dt.float64)
         seconds = number / 1000 if spec.unit == "ms" else number
         micros = seconds * 1_000_000
-        value = make_timestamp(ibis.ifelse(micros.abs() < 9e18, micros.round(), ibis.null(dt.int64)))  # not 64-bit: NULL
-        expect, utc = f"unix {'seconds' if spec.unit == 's' else 'milliseconds'}", True
+        lo, hi = (int(t.replace(tzinfo=_dt.timezone.utc).timestamp()) * 1_000_000 for t in UNIX_RANGE)
+        value = make_timestamp(ibis.ifelse((micros >= lo) & (micros < hi), micros.round(), ibis.null(dt.int64)))
+        expect = f"unix {'seconds' if spec.unit == 's' else 'milliseconds'} from {UNIX_RANGE[0].year} to {UNIX_RANGE[1].year - 1}"
+        utc = True
     else:
         text = _text(raw, spec, col)
         formats = spec.format or ("%Y-%m-%d %H:%M:%S",)
@@ -218,6 +220,11 @@ def _timestamp(raw: Columns, spec: FieldSpec, m: Mapping) -> tuple[ibis.Value, R
         return ibis.cases((v.isnull(), msg + _said(src, col)), else_=_range_reason(v, m, utc))
 
     return value, reason
+
+
+UNIX_RANGE = (_dt.datetime(1970, 1, 1), _dt.datetime(2100, 1, 1))
+"""Unix times outside [1970, 2100) are quarantined: no shop's event log holds them, and a date far
+away would make the time-zone conversion span millennia."""
 
 
 def is_utc(m: Mapping) -> bool:
@@ -241,15 +248,26 @@ def to_local(ts_utc: ibis.Value, tz: str, span: tuple[_dt.datetime, _dt.datetime
 
 
 def offset_steps(tz: str, lo: float, hi: float) -> list[tuple[int, int]]:
-    """[(from unix second, UTC offset in seconds)], checked hour by hour from lo to hi, merged where equal."""
+    """[(from unix second, UTC offset in seconds)] from lo to hi, merged where equal.
+
+    Checked day by day, and hour by hour only inside a day whose offset changed (zones change offset
+    on the hour, at most a few times a year), so a span of a century costs ~37k lookups, not ~900k.
+    """
     zone = ZoneInfo(tz)
+
+    def offset(t: int) -> int:
+        return int(_dt.datetime.fromtimestamp(t, zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+
     start = int(lo // 3600 * 3600)
-    steps: list[tuple[int, int]] = []
-    for hour in range(start, int(hi) + 3600, 3600):
-        off = int(_dt.datetime.fromtimestamp(hour, zone).utcoffset().total_seconds())  # type: ignore[union-attr]
-        if not steps or steps[-1][1] != off:
-            steps.append((hour, off))
-    return steps
+    steps: list[tuple[int, int]] = [(start, offset(start))]
+    for day in range(start, int(hi) + 86_400, 86_400):
+        if offset(day + 86_400) == steps[-1][1]:
+            continue  # no change within this day (a change and back within one day does not occur)
+        for hour in range(day + 3600, day + 86_400 + 3600, 3600):
+            off = offset(hour)
+            if off != steps[-1][1]:
+                steps.append((hour, off))
+    return [(t, off) for t, off in steps if t <= hi + 3600]
 
 
 def _utc(local: str, tz: str) -> _dt.datetime:
