@@ -70,6 +70,16 @@ def test_missing_wrong_and_underscoped_keys(make_client):
     assert client.get("/health").status_code == 200  # liveness needs no key
 
 
+def test_the_storefront_fast_route_checks_keys_like_every_other(make_client):
+    # /v1/storefront is a RequestRoute (no FastAPI dependency solving): its `require("read")` must still run
+    client = make_client(auth=True)
+    assert client.get("/v1/storefront/u1").status_code == 401
+    assert client.get("/v1/storefront/u1", headers={"X-API-Key": _key(client, ["ingest"])}).status_code == 403
+    assert client.get("/v1/storefront/u1", headers={"X-API-Key": _key(client, ["read"])}).status_code == 200
+    operation = client.get("/openapi.json").json()["paths"]["/v1/storefront/{user_id}"]["get"]
+    assert operation["security"] and "read" in json.dumps(operation)
+
+
 def test_admin_endpoints_create_use_and_revoke(make_client):
     client = make_client(auth=True)
     admin = {"Authorization": f"Bearer {_key(client, ['admin'])}"}
