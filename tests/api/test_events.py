@@ -99,6 +99,19 @@ def test_unapplied_log_is_replayed_on_start(make_client, tmp_path):
     assert sorted(_stored(again).event_id) == ["e0", "e1", "e2", "e3"]
 
 
+def test_start_up_brings_the_daily_rollup_up_to_date(make_client):
+    # events replayed from the log at start-up are in the rollup before the first report asks
+    client = make_client()
+    svc = client.app.state.services
+    svc.log.writer.stop()
+    client.post("/v1/events", json={"events": [ev(i) for i in range(6)]})
+    client.__exit__(None, None, None)
+    again = make_client()
+    store = again.app.state.services.store
+    rollup = store.execute(store.table("consumer_days"))
+    assert rollup["events"].sum() == store.count("events") == 6
+
+
 def test_writer_applies_exactly_once_on_each_engine(store, tmp_path):
     """The same log replayed twice into a store (either engine) stores each event once."""
 

@@ -137,6 +137,7 @@ class Services:
         self.storefront.install_file(now=self.clock())
         self.storefront.refresh()
         log.info("storefront rails from %s", self.storefront.load_models())
+        self._refresh_rollup()
         _settle_heap()
         threading.Thread(target=self._refresh_loop, name="qianmian-refresh", daemon=True).start()
 
@@ -145,9 +146,23 @@ class Services:
             try:
                 self.keyring.refresh()
                 self.storefront.refresh()
+                self._refresh_rollup()
                 _settle_heap()
             except Exception:  # keep serving the last snapshot; the next round retries
                 log.exception("cache refresh failed")
+
+    def _refresh_rollup(self) -> None:
+        """Absorb new events into the daily consumer rollup now, so that the first report after a
+        large ingest does not pay for it while holding the store (the reports refresh it too)."""
+        from qianmian.store.rollup import refresh_rollup
+
+        try:
+            done = self.locked(refresh_rollup, self.store)
+        except Exception:  # reports fall back to refreshing it themselves
+            log.exception("daily rollup refresh failed")
+            return
+        if done.events:
+            log.info("daily rollup: %d events absorbed%s", done.events, " (first build)" if done.full else "")
 
     def refresh(self) -> None:
         """Rebuild caches now (after materializing audiences or training models)."""
