@@ -406,8 +406,8 @@ class StorefrontService:
         self.recommender.forget(user_id)
         if self.parts.models_dir is None:
             return {"bundles_scrubbed": [], "serving": "injected" if self.recommender is not self.popular else "popularity"}
-        from qianmian.storefront.model_erasure import erase_from_bundles
+        from qianmian.recommend import erasure
 
-        scrubbed = erase_from_bundles(self.parts.models_dir, user_id)
+        scrubbed = erasure.erase_user(self.parts.models_dir, user_id)
         serving = self.load_models() if scrubbed else ("trained models" if self.recommender is not self.popular else "popularity")
         return {"bundles_scrubbed": scrubbed, "serving": serving}

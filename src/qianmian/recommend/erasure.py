@@ -2,7 +2,7 @@
 
 A bundle (`qianmian.recommend.bundle`) holds, per shopper: their external id, their rows of
 every user-level training matrix and of the strongest-behaviour matrix, and model vectors such
-as ALS user factors. For each bundle version that knows the shopper, `erase_from_bundles`:
+as ALS user factors. For each bundle version that knows the shopper, `erase_user`:
 
 - replaces their id with a tombstone (``"\\x00erased:<n>"``, never a real id),
 - empties their matrix rows and zeroes every per-user array (``user_factors``),
@@ -76,7 +76,7 @@ def _rewrite(path: Path, bundle: Any) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def erase_from_bundles(models_dir: Path, user_id: str) -> list[str]:
+def erase_user(models_dir: Path, user_id: str) -> list[str]:
     """Scrub `user_id` from every bundle version under `models_dir`; returns the versions changed."""
     from qianmian.recommend.bundle import load_bundle
 
@@ -90,10 +90,3 @@ def erase_from_bundles(models_dir: Path, user_id: str) -> list[str]:
         _rewrite(path, bundle)
         changed.append(path.name)
     return changed
-
-
-def holds_user(models_dir: Path, user_id: str) -> dict[str, bool]:
-    """Per version: does any id, matrix row or per-user vector still hold `user_id`?"""
-    from qianmian.recommend.bundle import load_bundle
-
-    return {p.name: load_bundle(p).users.get(user_id) is not None for p in _versions(Path(models_dir))}
