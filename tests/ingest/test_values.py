@@ -78,3 +78,19 @@ def test_unix_times_outside_1970_to_2099_are_quarantined_and_far_dates_do_not_st
     assert list(q.row_number) == [3, 4, 5]
     assert q.reason.iloc[0] == 'ts: expected unix seconds from 1970 to 2099 in column "when", received "1000000000000"'
     assert str(_events(duck).ts.iloc[0]) == "2023-11-14 22:13:20"  # London winter time = UTC
+
+
+@pytest.mark.parametrize("tz", ["Europe/London", "America/New_York", "Asia/Shanghai", "Australia/Lord_Howe", "America/Sao_Paulo", "UTC"])
+def test_offset_steps_match_an_hour_by_hour_scan(tz):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from qianmian.ingest.transform import offset_steps
+
+    lo, hi = 1262304000, 1388534400  # 2010 … 2014, DST rule changes included (Sao Paulo, Lord Howe)
+    zone, expected = ZoneInfo(tz), []
+    for hour in range(lo, hi + 3600, 3600):
+        off = int(dt.datetime.fromtimestamp(hour, zone).utcoffset().total_seconds())
+        if not expected or expected[-1][1] != off:
+            expected.append((hour, off))
+    assert offset_steps(tz, lo, hi) == expected
