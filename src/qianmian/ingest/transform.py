@@ -155,7 +155,12 @@ def _value(raw: Columns, name: str, spec: FieldSpec, m: Mapping) -> tuple[ibis.V
 
 
 def _required(name: str, col: str) -> Reason:
-    msg = ibis.literal(f"{name}: expected a non-empty value")
+    return _null_means(f"{name}: expected a non-empty value", col)
+
+
+def _null_means(sentence: str, col: str) -> Reason:
+    """The reason for a field whose value is NULL exactly when it failed: `sentence` + what column `col` held."""
+    msg = ibis.literal(sentence)
     return lambda v, src: ibis.ifelse(v.isnull(), msg + _said(src, col), NULL_TEXT)
 
 
@@ -301,8 +306,7 @@ def _behavior(text: ibis.Value, m: Mapping, col: str) -> tuple[ibis.Value, Reaso
     else:
         value = ibis.ifelse(text.lower().isin(schema.BEHAVIORS), text.lower(), NULL_TEXT)
         allowed = ", ".join(schema.BEHAVIORS)
-    msg = ibis.literal(f"behavior: expected one of {allowed}")
-    return value, lambda v, src: ibis.ifelse(v.isnull(), msg + _said(src, col), NULL_TEXT)
+    return value, _null_means(f"behavior: expected one of {allowed}", col)
 
 
 def product_noun(description: ibis.Value) -> ibis.Value:
@@ -342,7 +346,7 @@ def checked(raw: ibis.Table, m: Mapping, *, pre_reason: ibis.Value | None = None
     fields = {n: typed[_VAL + n] for n in values}
     said = [typed[_PRE]] if pre_reason is not None else []
     said += [why(fields[n], src) for n, why in reasons.items() if why is not None]
-    said += [_id_reason(typed.event_id, m, src)] if m.id_column else []
+    said += [_required("event_id", m.id_column)(typed.event_id, src)] if m.id_column else []
     reasoned = typed.select(
         *[typed[_SRC + c] for c in names], *[typed[k] for k in extra], *[typed[_USR + k] for k in users], **fields,
         _reason=ibis.coalesce(*said) if len(said) > 1 else said[0],
@@ -366,11 +370,6 @@ def _event_id(raw: Columns, m: Mapping) -> ibis.Value:
         return _text(raw, FieldSpec(column=m.id_column), m.id_column)
     cols = m.id or tuple(c for c in raw.columns if c != "_line")
     return md5(ibis.literal("\x1f").join([ibis.literal(m.name), *[as_text(raw[c]).fill_null("") for c in cols]]))
-
-
-def _id_reason(event_id: ibis.Value, m: Mapping, src: Source) -> ibis.Value:
-    assert m.id_column is not None
-    return ibis.ifelse(event_id.isnull(), ibis.literal("event_id: expected a non-empty value") + _said(src, m.id_column), NULL_TEXT)
 
 
 def _properties(raw: Columns, m: Mapping) -> ibis.Value:

@@ -157,14 +157,7 @@ class Store:
             from qianmian.store.rollup import forget_events
 
             forget_events(self, column, values)
-        before = self.count(name)
-        if self.engine == "duckdb":
-            raw = self.con.con
-            raw.execute(f'DELETE FROM "{name}" WHERE "{column}" IN (SELECT unnest(?))', [list(values)])
-        else:
-            kept = self.to_pyarrow(t.filter(~t[column].isin(values) | t[column].isnull()))
-            self.con.create_table(name, self._from_arrow(kept).cast(t.schema()), overwrite=True)
-        return before - self.count(name)
+        return self.delete_matching(name, {column: [v for v in values if v is not None]})  # NULL never matches here
 
     def delete_matching(self, name: str, where: dict[str, list[Any]]) -> int:
         """Delete rows whose every named column holds one of its values (None matches NULL);
