@@ -167,11 +167,11 @@ def _daily_rule_metrics(
             out[f"n_{names[(stage, j)]}{suffix}"] = daily.when(cond, n, 0).sum()
             key = f"d_{stage}{j}{suffix}"
             has = n > 0 if cond is None else cond & (n > 0)
+            day = ibis.ifelse(has, t.day, ibis.null().cast("date"))  # the row's day when it has a matching event
             if r.min_days == 2:
-                out[f"{key}_lo"] = ibis.ifelse(has, t.day, ibis.null().cast("date")).min()
-                out[f"{key}_hi"] = ibis.ifelse(has, t.day, ibis.null().cast("date")).max()
+                out[f"{key}_lo"], out[f"{key}_hi"] = day.min(), day.max()
             elif r.min_days > 2:
-                out[key] = ibis.ifelse(has, t.day, ibis.null().cast("date")).nunique()
+                out[key] = day.nunique()
             if r.min_amount > 0:
                 out[f"m_{stage}{j}{suffix}"] = daily.when(cond, daily.amount(t, r.behaviors), 0.0).sum()
     return out
