@@ -5,7 +5,7 @@
 - `qianmian generate`: target >= 1M events/s.
 
 The data is synthetic (the project's generator, calibrated on the Taobao slice).
-Usage: python benchmarks/ingest.py [--events 10000000] [--workdir DIR]
+Usage: python benchmarks/ingest.py [--events 10000000] [--repeat 3] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ _EVENTS_ROWS = """CREATE TABLE events_rows AS SELECT
   CAST(NULL AS VARCHAR) AS campaign_id, CAST(NULL AS VARCHAR) AS creative_id, CAST(NULL AS VARCHAR) AS properties,
   'ing-0123456789abcdef' AS source
 FROM read_csv(?, header = false, columns = ?)"""
+_FAVOURABLE_ROWS = """CREATE TABLE favourable AS SELECT
+  CAST(column0 AS BIGINT) AS user_id, CAST(column1 AS BIGINT) AS item_id, CAST(column2 AS BIGINT) AS category_id,
+  CAST(NULL AS VARCHAR) AS brand_id, CASE column3 WHEN 'pv' THEN 'view' ELSE column3 END AS behavior,
+  make_timestamp((column4 + 28800) * 1000000) AS ts, CAST(NULL AS VARCHAR) AS channel, CAST(NULL AS VARCHAR) AS session_id,
+  CAST(NULL AS BIGINT) AS quantity, CAST(NULL AS DOUBLE) AS amount, CAST(NULL AS VARCHAR) AS store_id,
+  CAST(NULL AS VARCHAR) AS campaign_id, CAST(NULL AS VARCHAR) AS creative_id, CAST(NULL AS VARCHAR) AS properties
+FROM read_csv(?, header = false, columns = ?)"""
 
 
 def reference(path: Path, db: Path, sql: str) -> float:
@@ -51,7 +58,10 @@ def reference(path: Path, db: Path, sql: str) -> float:
     - ids as text: the bare read_csv with the four id columns typed as text, as the data model stores them;
     - events rows: one hand-written CTAS producing our 17-column events rows (content id, Beijing
       time, batch tag) with no validation, dedupe, quarantine or transaction: a ceiling for any
-      ingest into this data model on DuckDB."""
+      ingest into this data model on DuckDB;
+    - the issue's fields, most favourable: the event fields issue #2 asks the data model to hold,
+      typed as cheaply as this file allows (integer ids) and without any event id, in one CTAS with
+      no checks: a ceiling for any ingest into any data model holding those fields on DuckDB."""
     con = duckdb.connect(str(db))
     con.execute("SET enable_progress_bar = false")
     started = time.perf_counter()
@@ -75,9 +85,16 @@ def ours(path: Path, db: Path) -> tuple[float, int, dict[str, float]]:
     return seconds, result.read, steps
 
 
+def _fresh(db: Path) -> Path:
+    for f in (db, db.with_name(db.name + ".wal")):
+        f.unlink(missing_ok=True)
+    return db
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per contender, interleaved; the fastest counts")
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="qm-bench-ingest-"))
@@ -85,19 +102,28 @@ def main() -> None:
     csv = work / "events.csv"
     gen = write_events(csv, GeneratorConfig(events=args.events, seed=0))
     print(f"generated {args.events:,} synthetic events in {gen['seconds']:.2f}s ({gen['events_per_s']:,.0f}/s)")
-    f_s = floor(csv, work / "floor.duckdb")
-    refs = {
-        "read_csv with the ids as text → table": reference(csv, work / "text.duckdb", "CREATE TABLE t AS SELECT * FROM read_csv(?, header = false, columns = ?)"),
-        "our events rows in one CTAS, no checks": reference(csv, work / "rows.duckdb", _EVENTS_ROWS),
+    references = {
+        "read_csv with the ids as text → table": "CREATE TABLE t AS SELECT * FROM read_csv(?, header = false, columns = ?)",
+        "our events rows in one CTAS, no checks": _EVENTS_ROWS,
+        "the issue's fields, integer ids, no event id": _FAVOURABLE_ROWS,
     }
-    o_s, rows, steps = ours(csv, work / "ours.duckdb")
+    f_s, o_s, refs = float("inf"), float("inf"), dict.fromkeys(references, float("inf"))
+    rows, steps = 0, {}
+    for _ in range(max(1, args.repeat)):  # interleaved, so a burst of load from elsewhere hits one run of each at most
+        f_s = min(f_s, floor(csv, _fresh(work / "floor.duckdb")))
+        for name, sql in references.items():
+            refs[name] = min(refs[name], reference(csv, _fresh(work / "ref.duckdb"), sql))
+        secs, rows, run_steps = ours(csv, _fresh(work / "ours.duckdb"))
+        if secs < o_s:
+            o_s, steps = secs, run_steps
     ratio = (rows / o_s) / (rows / f_s)
+    print(f"fastest of {max(1, args.repeat)} interleaved runs each:")
     print(f"floor  DuckDB read_csv → table : {f_s:7.2f}s  {rows / f_s:12,.0f} rows/s")
     print(f"ours   qianmian ingest          : {o_s:7.2f}s  {rows / o_s:12,.0f} rows/s  ({ratio:.0%} of the floor)")
     for step, secs in steps.items():
         print(f"         {step:<40}: {secs:7.2f}s")
     for name, secs in refs.items():
-        print(f"reference {name:<40}: {secs:7.2f}s  ({f_s / secs:.0%} of the floor; ours is {secs / o_s:.0%} of it)")
+        print(f"reference {name:<45}: {secs:7.2f}s  ({f_s / secs:.0%} of the floor; ours is {secs / o_s:.0%} of it)")
     print(f"load average (1, 5, 15 min) after the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
