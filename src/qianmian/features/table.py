@@ -30,7 +30,6 @@ from typing import Literal
 
 import ibis
 
-from qianmian.audiences.tags import active_tags_table
 from qianmian.errors import InputError
 from qianmian.metrics.common import DateLike, end_of, to_date
 from qianmian.store import Store
@@ -182,6 +181,8 @@ def _top_categories(past: ibis.Table, end: dt.datetime, spec: FeatureSpec) -> ib
 
 
 def _tags(user_tags: ibis.Table, as_of: DateLike) -> ibis.Table:
+    from qianmian.audiences.tags import active_tags_table  # here: the audiences package imports this one
+
     active = active_tags_table(user_tags, as_of=as_of)
     tags = ibis.literal(",").join(active.tag.collect(distinct=True).sort())  # sorted on every engine
     return active.group_by("user_id").aggregate(tags=tags)
