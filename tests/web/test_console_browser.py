@@ -172,6 +172,21 @@ def test_create_an_audience_through_the_form(tab, live):
     assert (saved["rule"], saved["priority"], saved["version"]) == ('count(buy, 30d) >= 3 and aipl = "L"', 5, 1)
 
 
+def test_download_an_audiences_members(tab, live):
+    tab.open("audiences")
+    p = tab.page
+    p.wait_for_selector("[data-testid=export-nivea_old_active]")
+    with p.expect_download() as got:
+        p.click("[data-testid=export-nivea_old_active]")
+    download = got.value
+    assert download.suggested_filename == "audience-nivea_old_active.csv"
+    lines = Path(download.path()).read_text().strip().splitlines()
+    served = httpx.get(f"{live.url}/v1/exports/audience", params={"name": "nivea_old_active", "format": "csv"})
+    assert lines == served.text.strip().splitlines() and len(lines) - 1 == int(served.headers["x-rows"]) > 0
+    p.wait_for_selector("text=Downloaded")
+    assert p.input_value("[data-testid=aud-name]") == ""  # the click downloaded; it did not also open the audience
+
+
 def test_changing_an_experience_changes_the_preview(tab, live):
     tab.open("experiences")
     p = tab.page

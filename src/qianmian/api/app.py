@@ -34,6 +34,7 @@ ROUTERS: list[str] = [
     "qianmian.api.routers.audiences",
     "qianmian.api.routers.experiments",
     "qianmian.api.routers.data",
+    "qianmian.api.routers.exports",
     "qianmian.api.routers.shoppers",
     "qianmian.api.routers.console",
 ]

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "qianmian.cli.experiment",
     "qianmian.cli.recommend",
     "qianmian.cli.audience",
+    "qianmian.cli.export",
 ]
 
 for _name in COMMAND_MODULES:

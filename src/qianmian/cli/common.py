@@ -13,7 +13,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
 from rich.table import Table
 
 from qianmian.config import Settings
@@ -81,11 +82,19 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+class Count(ProgressColumn):
+    """"1,234/5,678", or "1,234" while the total is unknown (e.g. rows exported so far)."""
+
+    def render(self, task: Task) -> Text:
+        done = f"{task.completed:,.0f}"
+        return Text(done if task.total is None else f"{done}/{task.total:,.0f}")
+
+
 @contextlib.contextmanager
 def progress(enabled: bool = True) -> Iterator[Progress]:
     """A Rich progress bar on stderr (silent when `enabled` is false, e.g. with --json)."""
     p = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), Count(),
         TimeElapsedColumn(), console=err_console, disable=not enabled, transient=False,
     )
     with p:

@@ -39,7 +39,28 @@ async function call(method, path, { params, body } = {}) {
   return data;
 }
 
+// Fetch a file (with the API key) and hand it to the browser as a download; returns the X-Rows header.
+async function download(path, params, filename) {
+  const key = apiKey();
+  const res = await fetch(path + query(params), { headers: key ? { "X-API-Key": key } : {} });
+  if (!res.ok) {
+    let data = null;
+    try { data = JSON.parse(await res.text()); } catch { data = null; }
+    throw new ApiError(res.status, data);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  return Number(res.headers.get("X-Rows"));
+}
+
 export const api = {
+  download,
   get: (path, params) => call("GET", path, { params }),
   post: (path, body, params) => call("POST", path, { body, params }),
   put: (path, body) => call("PUT", path, { body }),

@@ -53,12 +53,27 @@ async function audienceList(ctx, state, onPick, refresh) {
       { label: "name", render: (r) => h("b", {}, r.name) },
       { label: "members", num: true, render: (r) => (r.members === null ? h("span", { class: "muted", title: "not materialized yet" }, "—") : fmtInt(r.members)) },
       { label: "rule, in words", render: (r) => h("span", { class: "small clamp", title: `${r.sentence}\n\n${r.rule}` }, r.sentence) },
+      { label: "export", render: (r) => (r.members === null ? "" : exportButton(ctx, r, msg)) },
     ], rows, { onRow: (r) => onPick(r), testid: "audience-list" }))
     : empty("No audiences yet", "Write a rule on the right and save it, or start from a seed template below.");
   return h("div", { class: "stack" }, body,
     h("div", { class: "row" }, tpl, apply),
     h("div", { class: "row" }, field("Members as of", asOf), h("div", { style: "align-self:flex-end" }, mat)),
     msg);
+}
+
+// The members as a CSV file (the list the storefront uses), for an ad channel or a CRM.
+function exportButton(ctx, r, msg) {
+  const b = adminButton(ctx, "CSV", { class: "small", "data-testid": `export-${r.name}`,
+    title: `Download the ${fmtInt(r.members)} members materialized on ${r.materialized_as_of} (opted-out shoppers are never exported)` });
+  b.addEventListener("click", async (ev) => {
+    ev.stopPropagation();  // not a click on the row (which opens the audience)
+    try {
+      const rows = await ctx.api.download("/v1/exports/audience", { name: r.name, format: "csv" }, `audience-${r.name}.csv`);
+      clear(msg, h("div", { class: "success" }, `Downloaded ${fmtInt(rows)} members of ${r.name}.`));
+    } catch (err) { clear(msg, errorBox(err)); }
+  });
+  return b;
 }
 
 function ruleEditor(ctx, state, refreshList, onValid) {
