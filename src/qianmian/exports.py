@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from qianmian.errors import InputError, NotFoundError
+from qianmian.errors import InputError
 from qianmian.store import Store
 
 Format = Literal["csv", "parquet", "jsonl"]
@@ -83,20 +83,9 @@ def _as_of(store: Store, req: Request) -> dt.date:
 
 
 def _audience(store: Store, req: Request) -> ibis.Table:
-    from qianmian.audiences.registry import AudienceRegistry
+    from qianmian.audiences.membership import stored_members
 
-    name = req.name or ""
-    AudienceRegistry(store).get(name)  # NotFoundError for an unknown name
-    m = store.table("audience_members")
-    mine = m.filter(m.audience == name)
-    if req.as_of is not None:
-        mine = mine.filter(mine.as_of <= req.as_of)
-    day = store.execute(mine.as_of.max())
-    if day is None or day != day:
-        when = f" on or before {req.as_of}" if req.as_of else ""
-        raise NotFoundError("materialized members of audience", f"{name}{when} (run `qianmian audience materialize` first)")
-    rows = mine.filter(mine.as_of == day)
-    return rows.select("user_id", "audience", "version", "as_of")
+    return stored_members(store, req.name or "", as_of=req.as_of)
 
 
 def _features(store: Store, req: Request) -> ibis.Table:

@@ -138,6 +138,27 @@ def materialize(store: Store, as_of: DateLike, *, names: Sequence[str] | None = 
     return MaterializeResult(str(day), counts, consumers)
 
 
+def stored_members(store: Store, name: str, *, as_of: DateLike | None = None) -> ibis.Table:
+    """(user_id, audience, version, as_of): the members the latest materialization of `name` on or
+    before `as_of` (any day when None) stored — the list the storefront serves pages from.
+
+    `NotFoundError` for an unknown audience, or one never materialized up to that day.
+    """
+    from qianmian.audiences.registry import AudienceRegistry
+
+    AudienceRegistry(store).get(name)
+    m = store.table("audience_members")
+    mine = m.filter(m.audience == name)
+    if as_of is not None:
+        mine = mine.filter(mine.as_of <= to_date(as_of))
+    day = store.execute(mine.as_of.max())
+    if day is None or day != day:
+        when = f" on or before {to_date(as_of)}" if as_of is not None else ""
+        raise NotFoundError("materialized members of audience", f"{name}{when} (run `qianmian audience materialize` first)")
+    rows = mine.filter(mine.as_of == day)
+    return rows.select("user_id", "audience", "version", "as_of")
+
+
 def _clear(store: Store, day: dt.date, names: list[str]) -> None:
     """Remove earlier rows of these audiences for this day, keeping their other days.
 

@@ -211,10 +211,10 @@ def gta(
 # -- TGI, funnel ----------------------------------------------------------------------------------
 @app.command()
 def tgi(
-    target: str = typer.Option(..., "--target", help="Population: aipl:L, lifecycle:lost, customer:new, users:city=X, all"),
+    target: str = typer.Option(..., "--target", help="Population: aipl:L, lifecycle:lost, customer:new, users:city=X, audience:NAME, all"),
     by: str = typer.Option(..., "--by", help="Dimension: category_id, item_id, brand_id, channel, or a users column"),
     reference: str = typer.Option("all", "--reference", help="Reference population (default: all consumers)"),
-    as_of: str | None = typer.Option(None, "--as-of", help="Date for aipl/lifecycle/customer populations"),
+    as_of: str | None = typer.Option(None, "--as-of", help="Date for aipl/lifecycle/customer/audience populations"),
     period: str | None = PeriodOption,
     behaviors: str | None = typer.Option(None, "--behaviors", help="Only these behaviours (comma separated)"),
     min_count: int = typer.Option(30, "--min-count", help="Flag groups with fewer target users as small"),

@@ -5,6 +5,7 @@
     lifecycle:lost         consumers in a lifecycle state as of `as_of` (active, silent, churning, lost)
     customer:new           new or returning customers as of `as_of`
     users:city=Hangzhou    users whose column equals the value (any column of `users`)
+    audience:coffee        members of a saved audience at its latest materialization up to `as_of`
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from qianmian.metrics.common import DateLike, Period, in_period
 from qianmian.metrics.lifecycle import CUSTOMERS, STATES, lifecycle_states
 from qianmian.store import Store
 
-KINDS = ("all", "aipl", "lifecycle", "customer", "users")
+KINDS = ("all", "aipl", "lifecycle", "customer", "users", "audience")
 
 
 def population(store: Store, spec: str, *, as_of: DateLike | None = None, period: Period | None = None) -> ir.Table:
@@ -29,6 +30,12 @@ def population(store: Store, spec: str, *, as_of: DateLike | None = None, period
         return ev.select("user_id").distinct()
     if kind == "users":
         return _users(store.table("users"), arg, spec)
+    if kind == "audience":
+        from qianmian.audiences.membership import stored_members  # here: audiences build on metrics
+
+        if not arg:
+            raise InputError("population", "audience:NAME with the name of a saved audience", spec)
+        return stored_members(store, arg, as_of=as_of).select("user_id")
     if kind not in KINDS:
         raise InputError("population", f"one of {', '.join(KINDS)} (e.g. aipl:L, lifecycle:lost)", spec)
     if as_of is None:

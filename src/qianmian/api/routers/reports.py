@@ -122,9 +122,9 @@ def gta(body: GTARequest, svc: Services = Depends(services)) -> dict[str, Any]:
 @router.get("/tgi", summary="TGI of a target population against a reference over a dimension (100 = average)")
 def tgi(
     by: str = Query(..., min_length=1, max_length=64, description="category_id, item_id, brand_id, channel or a users column"),
-    target: str = Query(..., min_length=1, max_length=200, description="aipl:L, lifecycle:lost, customer:new, users:city=X, all"),
-    reference: str = Query("all", min_length=1, max_length=200),
-    as_of: str | None = date_query("Day for aipl/lifecycle/customer populations", None),
+    target: str = Query(..., min_length=1, max_length=200, description="aipl:L, lifecycle:lost, customer:new, users:city=X, audience:NAME, all"),
+    reference: str = Query("all", min_length=1, max_length=200, description="A population like target (default: all consumers)"),
+    as_of: str | None = date_query("Day for aipl/lifecycle/customer/audience populations", None),
     period_: str | None = period_query("Only events in this period", None, alias="period"),
     behaviors: str | None = Query(None, max_length=200, description="Comma-separated behaviours"),
     min_count: int = Query(30, ge=1, le=1_000_000), limit: int = Query(30, ge=1, le=500),
