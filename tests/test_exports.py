@@ -84,6 +84,25 @@ def test_quarantine_export_is_the_quarantine_table(shop, tmp_path):
     assert result.rows == 35 == len(got) and set(got.field) == {"ts"}  # the slice's rows outside its valid time range
 
 
+def test_gzip_by_name_and_no_half_written_file(shop, tmp_path, monkeypatch):
+    import qianmian.exports as ex
+
+    result = export(shop, Request("aipl", as_of=AS_OF), tmp_path / "aipl.csv.gz")
+    assert result.format == "csv" and len(pd.read_csv(tmp_path / "aipl.csv.gz", compression="gzip")) == result.rows > 0
+    (tmp_path / "old.csv").write_text("the previous export\n")
+    real = ex._write
+
+    def fails_midway(batches, path, fmt, **kw):
+        real(batches, path, fmt, **kw)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ex, "_write", fails_midway)
+    with pytest.raises(OSError):
+        export(shop, Request("aipl", as_of=AS_OF), tmp_path / "old.csv")
+    assert (tmp_path / "old.csv").read_text() == "the previous export\n"  # untouched, and no partial file beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aipl.csv.gz", "old.csv"]
+
+
 def test_opted_out_shoppers_are_never_exported(tmp_path):
     store = _shop(connect(f"duckdb:///{tmp_path / 'store.duckdb'}"))
     member = sorted(store.execute(store.table("audience_members").user_id))[0]

@@ -157,6 +157,9 @@ def export(store: Store, req: Request, out: str | Path, *, fmt: str | None = Non
            progress: Callable[[int], None] | None = None) -> ExportResult:
     """Write the rows of `req` to `out`, batch by batch; returns what was written.
 
+    The file appears only when complete (written beside it, then renamed), so a failed export never
+    leaves half a list behind. A name ending in `.gz` (`members.csv.gz`) is gzip-compressed.
+
     >>> export(store, Request("audience", name="nivea_old_active"), "members.csv").rows  # doctest: +SKIP
     559
     """
@@ -166,24 +169,28 @@ def export(store: Store, req: Request, out: str | Path, *, fmt: str | None = Non
     chosen = format_of(path, fmt)
     expr = expression(store, req)
     path.parent.mkdir(parents=True, exist_ok=True)
-    batches = store.con.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
-    rows = _write(batches, path, chosen, progress or (lambda n: None))
+    partial = path.with_name(path.name + ".part")
+    try:
+        batches = store.to_pyarrow_batches(expr, chunk_size=BATCH_ROWS)
+        rows = _write(batches, partial, chosen, gzip=path.name.lower().endswith(".gz"), progress=progress or (lambda n: None))
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return ExportResult(req.kind, str(path), chosen, rows, list(batches.schema.names), time.perf_counter() - started)
 
 
-def _write(batches: pa.RecordBatchReader, path: Path, fmt: Format, progress: Callable[[int], None]) -> int:
+def _write(batches: pa.RecordBatchReader, path: Path, fmt: Format, *, gzip: bool, progress: Callable[[int], None]) -> int:
     rows = 0
-    schema = batches.schema
-    if fmt == "parquet":
-        with pq.ParquetWriter(path, schema) as writer:
+    if fmt == "parquet":  # Parquet compresses inside the file
+        with pq.ParquetWriter(path, batches.schema) as writer:
             for b in batches:
                 writer.write_batch(b)
                 rows += b.num_rows
                 progress(rows)
         return rows
-    with path.open("wb") as fh:
+    with pa.OSFile(str(path), "wb") as raw, (pa.CompressedOutputStream(raw, "gzip") if gzip else raw) as fh:
         if fmt == "csv":
-            with pacsv.CSVWriter(fh, schema) as writer:  # header line even when there are no rows
+            with pacsv.CSVWriter(fh, batches.schema) as writer:  # a header line even when there are no rows
                 for b in batches:
                     writer.write_batch(b)
                     rows += b.num_rows

@@ -61,6 +61,10 @@ class Store:
     def to_pyarrow(self, expr: ibis.Expr) -> pa.Table:
         return self.con.to_pyarrow(expr)
 
+    def to_pyarrow_batches(self, expr: ibis.Table, *, chunk_size: int = 100_000) -> pa.RecordBatchReader:
+        """The rows of `expr` as a stream of Arrow record batches (for results too big to hold)."""
+        return self.con.to_pyarrow_batches(expr, chunk_size=chunk_size)
+
     def count(self, name: str) -> int:
         return int(self.execute(self.table(name).count()))
 
