@@ -50,6 +50,10 @@ class Store:
             self._core[name] = t
         return t
 
+    def forget_tables(self) -> None:
+        """Look core tables up again on next use (after a change to their schema, e.g. a migration)."""
+        self._core.clear()
+
     def list_tables(self) -> list[str]:
         """User-visible tables (Ibis memtables and our temporary tables are hidden)."""
         return sorted(t for t in self.con.list_tables() if not t.startswith(("ibis_", "_qm_")))

@@ -52,5 +52,5 @@ def migrate(store: Store) -> int:
         apply(store)
         row = {"version": [version], "description": [description], "applied_at": [_dt.datetime.now()]}
         store.con.insert("schema_version", ibis.memtable(row).cast(S.SCHEMA_VERSION))
-        store._core.clear()  # a migration may change a core table's schema
+        store.forget_tables()  # a migration may change a core table's schema
     return LATEST
