@@ -94,3 +94,28 @@ def test_offset_steps_match_an_hour_by_hour_scan(tz):
         if not expected or expected[-1][1] != off:
             expected.append((hour, off))
     assert offset_steps(tz, lo, hi) == expected
+
+
+@pytest.mark.parametrize(("description", "noun"), [
+    ("15CM CHRISTMAS GLASS BALL 20 LIGHTS", "LIGHT"),
+    ("PAPER CHAIN KIT 50'S CHRISTMAS ", "KIT"),  # a describing word is skipped before it is made singular
+    ("ROUND SNACK BOXES SET OF4 WOODLAND ", "SNACK"),  # BOXES → BOX, a describing word (packaging)
+    ("PACK OF 6 PANNETONE GIFT BOXES", "GIFT"),
+    ("SET OF 3 CAKE TINS PANTRY DESIGN ", "CAKE"),
+    ("ASSORTED COLOUR BIRD ORNAMENT", "ORNAMENT"), ("LUNCH BOX WITH CUTLERY", "CUTLERY"), ("WASHING DISHES", "DISH"),
+    ("RED RETROSPOT PICNIC BAG", "BAG"),
+    ("WHITE HANGING HEART T-LIGHT HOLDER", "HOLDER"),
+    ("DOORMAT UNION FLAG", "FLAG"),
+    ("SET OF 4 KNICK KNACK TINS DOILY ", "DOILY"),
+    ("HAND WARMER SCOTTY DOG DESIGN", "DOG"),
+    ("CACTUS", "CACTUS"), ("TENNIS", "TENNIS"),
+    ("RED GLASS", None),  # every word describes: no noun
+])
+def test_product_noun(description, noun):
+    import ibis
+
+    from qianmian.ingest.transform import product_noun
+
+    t = ibis.memtable({"d": [description]})
+    got = ibis.duckdb.connect().execute(t.select(n=product_noun(t.d))).n.iloc[0]
+    assert (None if got is None or got != got else got) == noun

@@ -312,14 +312,22 @@ def _behavior(text: ibis.Value, m: Mapping, col: str) -> tuple[ibis.Value, Reaso
 def product_noun(description: ibis.Value) -> ibis.Value:
     """The product noun of a description: the last word of 3+ letters that is not a describing word.
 
-    Digits and punctuation are dropped, plural S removed, then describing words (colours, patterns, sizes,
-    materials: `STOP_WORDS`) skipped: "15CM CHRISTMAS GLASS BALL 20 LIGHTS" → "LIGHT",
+    Digits and punctuation are dropped, describing words (colours, patterns, sizes, materials, themes:
+    `STOP_WORDS`) skipped as written and once made singular (`_singular`):
+    "15CM CHRISTMAS GLASS BALL 20 LIGHTS" → "LIGHT", "PAPER CHAIN KIT 50'S CHRISTMAS" → "KIT",
     "JUMBO BAG RED RETROSPOT" → "BAG", "WHITE HANGING HEART T-LIGHT HOLDER" → "HOLDER".
     """
     words = description.upper().re_replace(r"[^A-Z]+", " ").strip().split(" ")
-    singular = words.map(lambda w: ibis.ifelse(w.re_search(r"[^S]S$") & (w.length() > 3), w.left(w.length() - 1), w))
-    kept = singular.filter(lambda w: (w.length() >= 3) & ~w.isin(STOP_WORDS))
+    kept = words.filter(lambda w: ~w.isin(STOP_WORDS)).map(_singular).filter(lambda w: (w.length() >= 3) & ~w.isin(STOP_WORDS))
     return ibis.ifelse(kept.length() > 0, kept[-1], NULL_TEXT)
+
+
+def _singular(w: ibis.StringValue) -> ibis.StringValue:
+    """BOXES → BOX, DISHES → DISH, LIGHTS → LIGHT; GLASS, CACTUS, TENNIS and words of 3 letters stay."""
+    long = w.length() > 3
+    es = w.re_search(r"(X|Z|SH|CH|SS)ES$") & long
+    s = w.re_search(r"[^SUI]S$") & long
+    return ibis.cases((es, w.left(w.length() - 2)), (s, w.left(w.length() - 1)), else_=w)
 
 
 def checked(raw: ibis.Table, m: Mapping, *, pre_reason: ibis.Value | None = None) -> ibis.Table:
