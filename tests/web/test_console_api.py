@@ -133,6 +133,34 @@ def test_preview_and_tgi_of_a_rule_match_pandas(client):
         assert rows[c]["tgi"] == pytest.approx(tgi) and rows[c]["target_count"] == tc[c]
 
 
+def test_tgi_against_another_rule_or_audience(client):
+    ev = events(client)
+    end = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
+    month = ev[(ev.ts >= end - pd.Timedelta(days=30)) & (ev.ts < end)]
+    buys = month[month.behavior == "buy"].groupby("user_id").size()
+    carts = month[month.behavior == "cart"].groupby("user_id").size()
+    heavy, carters = set(buys[buys >= 2].index), set(carts[carts >= 1].index)
+    body = {"rule": "count(buy, 30d) >= 2", "as_of": AS_OF, "days": 7, "min_count": 10, "limit": 200,
+            "reference": "count(cart, 30d) >= 1"}
+    got = client.post("/v1/audiences/tgi", json=body).json()
+    assert (got["target_size"], got["reference_size"], got["reference"]) == (len(heavy), len(carters), "count(cart, 30d) >= 1")
+    week = ev[(ev.ts >= end - pd.Timedelta(days=7)) & (ev.ts < end) & ev.user_id.notna()]
+    pairs = week[["user_id", "category_id"]].drop_duplicates()
+    tc = pairs[pairs.user_id.isin(heavy)].groupby("category_id").size()
+    rc = pairs[pairs.user_id.isin(carters)].groupby("category_id").size()
+    expected = {c: (tc[c] / len(heavy)) / (rc[c] / len(carters)) * 100 for c in tc.index if tc[c] >= 10}
+    rows = {r["value"]: r for r in got["rows"] if not r["small"]}
+    assert set(rows) == set(expected) and expected
+    assert all(rows[c]["tgi"] == pytest.approx(v) for c, v in expected.items())
+    saved = client.post("/v1/audiences", json={"name": "api_carters", "rule": "count(cart, 30d) >= 1"})
+    assert saved.status_code == 201
+    by_name = client.post("/v1/audiences/tgi", json={**body, "reference": "api_carters"}).json()
+    assert by_name["rows"] == got["rows"] and by_name["reference"] == "api_carters"
+    client.delete("/v1/audiences/api_carters")
+    bad = client.post("/v1/audiences/tgi", json={**body, "reference": "count(cart, 30x) >= 1"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"].startswith("reference rule at 1:")
+
+
 def test_saving_an_audience_and_materializing_reaches_the_storefront(client):
     rule = 'count(buy, 30d) >= 5'
     saved = client.post("/v1/audiences", json={"name": "api_heavy_buyers", "rule": rule, "priority": 1})

@@ -172,6 +172,26 @@ def test_create_an_audience_through_the_form(tab, live):
     assert (saved["rule"], saved["priority"], saved["version"]) == ('count(buy, 30d) >= 3 and aipl = "L"', 5, 1)
 
 
+def test_tgi_profile_against_another_audience(tab, live):
+    tab.open("audiences")
+    p = tab.page
+    rule = 'count(buy, 30d) >= 3 and aipl = "L"'
+    p.fill("[data-testid=aud-rule]", rule)
+    p.wait_for_selector("[data-testid=tgi-table]")
+    assert "consumers as of" in p.inner_text("[data-testid=tgi-note]")
+    p.click("[data-testid=tgi-reference]")  # focus reloads the saved audiences
+    p.wait_for_selector("[data-testid=tgi-reference] option[value=nivea_old_active]", state="attached")
+    p.select_option("[data-testid=tgi-reference]", "nivea_old_active")
+    p.wait_for_selector("[data-testid=tgi-note] >> text=members of nivea_old_active")
+    expected = httpx.post(f"{live.url}/v1/audiences/tgi", json={"rule": rule, "as_of": AS_OF, "by": "category_id", "days": 30,
+                                                              "min_count": 20, "limit": 200, "reference": "nivea_old_active"}).json()
+    note = p.inner_text("[data-testid=tgi-note]")
+    assert note.startswith(f"{expected['target_size']:,} members vs {expected['reference_size']:,} members of nivea_old_active")
+    p.wait_for_timeout(300)  # let the audience list the focus asked for arrive: it must not reset the choice
+    assert p.input_value("[data-testid=tgi-reference]") == "nivea_old_active"
+    tab.shot("tgi-against-audience")
+
+
 def test_download_an_audiences_members(tab, live):
     tab.open("audiences")
     p = tab.page

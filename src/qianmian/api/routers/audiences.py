@@ -50,6 +50,8 @@ class TGIIn(BaseModel):
     days: int = Field(30, ge=1, le=3650, description="Events of the last N days up to as_of")
     min_count: int = Field(5, ge=1, le=1_000_000)
     limit: int = Field(20, ge=1, le=200)
+    reference: str | None = Field(None, min_length=1, max_length=4000,
+                                  description="A rule, or the name of a saved audience, to compare with (default: all consumers)")
 
 
 class AudienceIn(BaseModel):
@@ -108,7 +110,8 @@ def rule_flags(store: Store, rule: str, *, as_of: dt.date) -> ibis.Table:
 
 def audience_tgi(store: Store, body: TGIIn) -> dict[str, Any]:
     """TGI of the rule's members against all consumers as of `as_of` (the population the rule is
-    evaluated on, as in the preview's total), over `by`, counting events of the last `days` days."""
+    evaluated on, as in the preview's total) — or against the members of `reference`, another rule
+    or saved audience — over `by`, counting events of the last `days` days."""
     from qianmian.metrics.common import Period
     from qianmian.metrics.tgi import tgi_report
 
@@ -116,9 +119,15 @@ def audience_tgi(store: Store, body: TGIIn) -> dict[str, Any]:
     window = Period(as_of - dt.timedelta(days=body.days - 1), as_of)
     flags = rule_flags(store, body.rule, as_of=as_of)
     target, reference = flags.filter(flags.hit).select("user_id"), flags.select("user_id")
+    if body.reference is not None:
+        try:
+            ref = rule_flags(store, body.reference, as_of=as_of)
+        except InputError as exc:  # say which of the two rules is wrong
+            raise InputError(f"reference {exc.field}", exc.expected, exc.received) from exc
+        reference = ref.filter(ref.hit).select("user_id")
     r = tgi_report(store, target=target, reference=reference, by=body.by, behaviors=body.behaviors, period=window,
                    min_count=body.min_count, limit=body.limit)
-    return {"rule": body.rule, "as_of": str(as_of), "days": body.days, "reference": "all consumers", **r.to_dict()}
+    return {"rule": body.rule, "as_of": str(as_of), "days": body.days, "reference": body.reference or "all consumers", **r.to_dict()}
 
 
 def listing(store: Store) -> list[dict[str, Any]]:
@@ -164,7 +173,7 @@ def preview(body: PreviewIn, svc: Services = Depends(services)) -> dict[str, Any
     return plain(result.to_dict())
 
 
-@router.post(P + "/tgi", summary="TGI profile of a rule's (or audience's) members against all consumers", dependencies=[require("read")])
+@router.post(P + "/tgi", summary="TGI profile of a rule's (or audience's) members against all consumers or another rule or audience", dependencies=[require("read")])
 def tgi(body: TGIIn, svc: Services = Depends(services)) -> dict[str, Any]:
     return plain(run(svc, audience_tgi, svc.store, body))
 

@@ -1,5 +1,6 @@
 // Audiences: saved audiences, a rule editor with live validation, size and sample before saving,
-// the TGI profile of an audience against all consumers, seed templates, and strategy crowds as a map.
+// the TGI profile of an audience against all consumers or another audience, seed templates, and
+// strategy crowds as a map.
 import { bubbles, hbars, legend, PALETTE } from "../charts.js";
 import { adminButton, card, clear, debounce, empty, errorBox, field, fill, fmtInt, fmtNum, fmtPct, h, dateInput, loading, table } from "../ui.js";
 
@@ -11,7 +12,7 @@ export async function render(view, ctx) {
     h("div", { class: "grid two" },
       card("Saved audiences", { sub: "Priority decides which experience a shopper in several audiences gets (smaller first)" }, list),
       card("Rule editor", { sub: "Checked as you type; size and a sample before you save", id: "editor" }, editor)),
-    card("TGI profile", { sub: "How much more (>100) or less (<100) the audience shows each value than all consumers", id: "card-tgi" }, tgi),
+    card("TGI profile", { sub: "How much more (>100) or less (<100) the audience shows each value than all consumers, or than another audience", id: "card-tgi" }, tgi),
     card("Strategy crowds", { sub: "Consumers split into micro-groups, described by category preference (TGI) and re-clustered", id: "card-crowds" }, crowds));
 
   const refreshList = () => fill(list, () => audienceList(ctx, state, loadIntoEditor, refreshList));
@@ -168,26 +169,39 @@ function tgiProfile(ctx, state, el) {
   const by = h("select", { "data-testid": "tgi-by" }, ["category_id", "brand_id", "item_id", "channel", "city", "gender", "country"].map((b) => h("option", { value: b }, b)));
   const days = h("input", { type: "number", value: 30, min: 1, max: 3650, style: "width:80px" });
   const minCount = h("input", { type: "number", value: 20, min: 1, style: "width:80px", "data-testid": "tgi-min" });
+  const against = h("select", { "data-testid": "tgi-reference" }, h("option", { value: "" }, "all consumers"));
+  const reloadAudiences = async () => {  // the saved audiences, as references (kept current: the list changes as audiences are saved)
+    const saved = await ctx.api.get("/v1/audiences");
+    const keep = against.value;  // read after the fetch: the shopper may have picked one meanwhile
+    if (saved.map((a) => a.name).join("\n") === [...against.options].slice(1).map((o) => o.value).join("\n")) return;
+    clear(against, h("option", { value: "" }, "all consumers"), saved.map((a) => h("option", { value: a.name }, `audience ${a.name}`)));
+    against.value = saved.some((a) => a.name === keep) ? keep : "";
+  };
+  reloadAudiences().catch(() => {});
+  against.addEventListener("focus", () => reloadAudiences().catch(() => {}));
   const out = h("div");
-  clear(el, h("div", { class: "row", style: "margin-bottom:8px" }, field("Dimension", by), field("Events of the last N days", days),
-    field("Least members per value", minCount)), out);
+  clear(el, h("div", { class: "row", style: "margin-bottom:8px" }, field("Dimension", by), field("Compared with", against),
+    field("Events of the last N days", days), field("Least members per value", minCount)), out);
   clear(out, empty("Write a valid rule (or pick a saved audience)", "Its TGI profile appears here."));
   const run = () => {
     if (!state.valid) return;
     fill(out, async () => {
-      const r = await ctx.api.post("/v1/audiences/tgi", { rule: state.rule, as_of: state.asOf, by: by.value, days: Number(days.value), min_count: Number(minCount.value) || 1, limit: 200 });
+      const reference = against.value || null;
+      const r = await ctx.api.post("/v1/audiences/tgi", { rule: state.rule, as_of: state.asOf, by: by.value, days: Number(days.value), min_count: Number(minCount.value) || 1, limit: 200, reference });
+      const them = reference ? reference : "all";
       const solid = r.rows.filter((x) => !x.small && x.tgi !== null).slice(0, 15);
       if (!r.target_size) return empty("The audience has no members", "Nothing to profile.");
+      if (!r.reference_size) return empty(`Audience ${reference} has no members as of ${r.as_of}`, "Pick another audience to compare with.");
       if (!solid.length) return empty(`No ${r.by} value with at least ${r.min_count} members`, "Too few members to profile reliably: widen the rule or the window.");
       return h("div", { class: "grid wide-left", style: "margin:0" },
         hbars(solid, { label: (x) => x.value, value: (x) => x.tgi, reference: 100, format: (v) => fmtNum(v, 0),
-          color: (x) => (x.tgi >= 100 ? "#2f6fdd" : "#94a3b8"), note: (x) => `${x.value}: TGI ${fmtNum(x.tgi, 0)} · ${fmtInt(x.target_count)} members (${fmtPct(x.target_share)}) vs ${fmtPct(x.reference_share)} of all` }),
-        h("div", {}, h("p", { class: "small muted" }, `${fmtInt(r.target_size)} members vs ${fmtInt(r.reference_size)} consumers as of ${r.as_of}; ${r.by} of events in the last ${r.days} days. Values with fewer than ${r.min_count} members are left out (noisy).`),
+          color: (x) => (x.tgi >= 100 ? "#2f6fdd" : "#94a3b8"), note: (x) => `${x.value}: TGI ${fmtNum(x.tgi, 0)} · ${fmtInt(x.target_count)} members (${fmtPct(x.target_share)}) vs ${fmtPct(x.reference_share)} of ${them}` }),
+        h("div", {}, h("p", { class: "small muted", "data-testid": "tgi-note" }, `${fmtInt(r.target_size)} members vs ${fmtInt(r.reference_size)} ${reference ? `members of ${reference}` : "consumers"} as of ${r.as_of}; ${r.by} of events in the last ${r.days} days. Values with fewer than ${r.min_count} members are left out (noisy).`),
           table([{ label: r.by, key: "value" }, { label: "TGI", num: true, render: (x) => fmtNum(x.tgi, 0) }, { label: "members", num: true, render: (x) => fmtInt(x.target_count) },
-            { label: "share", num: true, render: (x) => fmtPct(x.target_share) }, { label: "all", num: true, render: (x) => fmtPct(x.reference_share) }], solid.slice(0, 10), { testid: "tgi-table" })));
+            { label: "share", num: true, render: (x) => fmtPct(x.target_share) }, { label: them, num: true, render: (x) => fmtPct(x.reference_share) }], solid.slice(0, 10), { testid: "tgi-table" })));
     });
   };
-  [by, days, minCount].forEach((x) => x.addEventListener("change", run));
+  [by, days, minCount, against].forEach((x) => x.addEventListener("change", run));
   return debounce(run, 250);
 }
 
