@@ -2,8 +2,8 @@
 e-mail tools and spreadsheets.
 
 One mechanism serves every export. A *kind* builds an Ibis expression from the store, and `export`
-streams it from the engine in record batches into a file, so exporting millions of rows needs
-little memory and works the same on DuckDB and Spark:
+writes it into a file in record batches, on DuckDB and Spark alike (DuckDB streams the batches;
+Ibis' Spark backend collects the result on the driver first):
 
 | kind | one row per | columns |
 | --- | --- | --- |
