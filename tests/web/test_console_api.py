@@ -109,6 +109,20 @@ def test_rule_check_answers_ok_or_where_it_is_wrong(client):
     assert not unknown["ok"]
 
 
+def _assert_tgi_rows(ev, got, target: set, reference: set, *, days: int, min_count: int) -> None:
+    """The response's solid rows equal TGI by category computed with pandas over the last `days` days."""
+    end = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
+    week = ev[(ev.ts >= end - pd.Timedelta(days=days)) & (ev.ts < end) & ev.user_id.notna()]
+    pairs = week[["user_id", "category_id"]].drop_duplicates()
+    tc = pairs[pairs.user_id.isin(target)].groupby("category_id").size()
+    rc = pairs[pairs.user_id.isin(reference)].groupby("category_id").size()
+    expected = {c: (tc[c] / len(target)) / (rc[c] / len(reference)) * 100 for c in tc.index if tc[c] >= min_count}
+    rows = {r["value"]: r for r in got["rows"] if not r["small"]}
+    assert set(rows) == set(expected) and expected
+    for c, tgi in expected.items():
+        assert rows[c]["tgi"] == pytest.approx(tgi) and rows[c]["target_count"] == tc[c]
+
+
 def test_preview_and_tgi_of_a_rule_match_pandas(client):
     ev = events(client)
     end = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
@@ -122,15 +136,7 @@ def test_preview_and_tgi_of_a_rule_match_pandas(client):
     assert set(preview["sample"]) <= members and len(preview["sample"]) == 5
 
     got = client.post("/v1/audiences/tgi", json={"rule": "count(buy, 30d) >= 2", "as_of": AS_OF, "days": 7, "min_count": 20, "limit": 200}).json()
-    week = ev[(ev.ts >= end - pd.Timedelta(days=7)) & (ev.ts < end) & ev.user_id.notna()]
-    pairs = week[["user_id", "category_id"]].drop_duplicates()
-    tc = pairs[pairs.user_id.isin(members)].groupby("category_id").size()
-    rc = pairs[pairs.user_id.isin(everyone)].groupby("category_id").size()
-    expected = {c: (tc[c] / len(members)) / (rc[c] / len(everyone)) * 100 for c in tc.index if tc[c] >= 20}
-    rows = {r["value"]: r for r in got["rows"] if not r["small"]}
-    assert set(rows) == set(expected) and expected
-    for c, tgi in expected.items():
-        assert rows[c]["tgi"] == pytest.approx(tgi) and rows[c]["target_count"] == tc[c]
+    _assert_tgi_rows(ev, got, members, everyone, days=7, min_count=20)
 
 
 def test_tgi_against_another_rule_or_audience(client):
@@ -144,14 +150,7 @@ def test_tgi_against_another_rule_or_audience(client):
             "reference": "count(cart, 30d) >= 1"}
     got = client.post("/v1/audiences/tgi", json=body).json()
     assert (got["target_size"], got["reference_size"], got["reference"]) == (len(heavy), len(carters), "count(cart, 30d) >= 1")
-    week = ev[(ev.ts >= end - pd.Timedelta(days=7)) & (ev.ts < end) & ev.user_id.notna()]
-    pairs = week[["user_id", "category_id"]].drop_duplicates()
-    tc = pairs[pairs.user_id.isin(heavy)].groupby("category_id").size()
-    rc = pairs[pairs.user_id.isin(carters)].groupby("category_id").size()
-    expected = {c: (tc[c] / len(heavy)) / (rc[c] / len(carters)) * 100 for c in tc.index if tc[c] >= 10}
-    rows = {r["value"]: r for r in got["rows"] if not r["small"]}
-    assert set(rows) == set(expected) and expected
-    assert all(rows[c]["tgi"] == pytest.approx(v) for c, v in expected.items())
+    _assert_tgi_rows(ev, got, heavy, carters, days=7, min_count=10)
     saved = client.post("/v1/audiences", json={"name": "api_carters", "rule": "count(cart, 30d) >= 1"})
     assert saved.status_code == 201
     by_name = client.post("/v1/audiences/tgi", json={**body, "reference": "api_carters"}).json()
