@@ -145,7 +145,7 @@ def test_bad_requests_name_the_field(shop, tmp_path):
         export(shop, Request("audience", name="browsers", as_of=dt.date(2017, 11, 1)), tmp_path / "x.csv")
     assert "materialize" in str(nf.value)
     assert format_of(tmp_path / "a.PARQUET", None) == "parquet" and format_of(tmp_path / "a.txt", "jsonl") == "jsonl"
-    assert set(KINDS) == {"audience", "features", "aipl", "rfm", "quarantine"}
+    assert set(KINDS) == {"audience", "features", "aipl", "rfm", "crowds", "quarantine"}
 
 
 def test_cli_writes_the_file_and_reports_json(shop, tmp_path):
@@ -186,6 +186,10 @@ def test_http_download_needs_admin_and_sends_the_file(make_client_with_shop):
     assert bad.status_code == 422 and "as_of" in bad.text
     missing = client.get("/v1/exports/audience?name=nobody", headers={"X-API-Key": secrets["admin"]})
     assert missing.status_code == 404
+    assert client.get("/v1/exports/crowds?k=1", headers={"X-API-Key": secrets["admin"]}).status_code == 422
+    crowds = client.get("/v1/exports/crowds?k=3&as_of=2017-12-03&format=jsonl", headers={"X-API-Key": secrets["admin"]})
+    assert crowds.status_code == 200 and crowds.headers["content-type"].startswith("application/x-ndjson")
+    assert {json.loads(line)["crowd"] for line in crowds.text.splitlines()} == {1, 2, 3}
 
 
 @pytest.fixture
@@ -202,3 +206,18 @@ def make_client_with_shop(tmp_path):
     settings = Settings(store=f"duckdb:///{db}", data_dir=tmp_path / "data", auth=True)
     with TestClient(create_app(settings, clock=lambda: dt.datetime(2017, 12, 4, 10))) as client:
         yield client
+
+
+def test_crowds_export_gives_each_clustered_consumer_its_crowd(shop, tmp_path):
+    from qianmian.audiences.crowds import crowds
+
+    result = export(shop, Request("crowds", as_of=AS_OF, k=3), tmp_path / "crowds.parquet")
+    got = pq.read_table(tmp_path / "crowds.parquet").to_pandas()
+    clustered = crowds(shop, as_of=AS_OF, k=3)
+    assert result.rows == clustered.consumers == len(got) and got.user_id.is_unique
+    sizes = got.groupby(["crowd", "crowd_name"]).size().to_dict()
+    assert sizes == {(c.crowd, c.name): c.size for c in clustered.crowds}
+    assert got.micro_group.nunique() == clustered.micro_groups
+    with pytest.raises(InputError) as info:
+        export(shop, Request("crowds", as_of=AS_OF, k=1), tmp_path / "x.csv")
+    assert info.value.field == "k"

@@ -11,6 +11,7 @@ Ibis' Spark backend collects the result on the driver first):
 | `features` | consumer | the consumer feature table (`qianmian.features`): behaviour counts, AIPL stage, lifecycle, RFM inputs, top categories, traits, tags |
 | `aipl` | consumer holding a stage | `user_id`, `stage` (A/I/P/L) |
 | `rfm` | buyer | `user_id`, lifecycle state, recency, frequency, monetary, `r`, `f`, `m`, `cell` |
+| `crowds` | clustered consumer | `user_id`, `crowd`, `crowd_name`, `micro_group` (strategy crowds, `k` given or by silhouette) |
 | `quarantine` | row refused at ingestion | file, row number, raw record, field, reason |
 
 Consumer-level kinds leave out shoppers who opted out (`users.consent = false`): they are never
@@ -44,11 +45,13 @@ BATCH_ROWS = 100_000
 
 @dataclass(frozen=True)
 class Request:
-    """What to export: `as_of` for consumer kinds (default: the last event's day), `name` for audiences."""
+    """What to export: `as_of` for consumer kinds (default: the last event's day), `name` for
+    audiences, `k` for crowds (None: chosen by silhouette)."""
 
     kind: str
     as_of: dt.date | None = None
     name: str | None = None
+    k: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,13 @@ def _rfm(store: Store, req: Request) -> ibis.Table:
     return rfm_scores(lifecycle_states(store.table("events"), as_of=_as_of(store, req)))
 
 
+def _crowds(store: Store, req: Request) -> ibis.Table:
+    from qianmian.audiences.crowds import crowd_members, crowds
+
+    as_of = _as_of(store, req)
+    return crowd_members(store, crowds(store, as_of=as_of, k=req.k))
+
+
 def _quarantine(store: Store, req: Request) -> ibis.Table:
     return store.table("quarantine")
 
@@ -118,6 +128,7 @@ KINDS: dict[str, Kind] = {
     "features": Kind("the consumer feature table: one row per consumer", _features),
     "aipl": Kind("each consumer's AIPL stage", _aipl),
     "rfm": Kind("each buyer's recency, frequency, monetary and RFM cell", _rfm),
+    "crowds": Kind("each clustered consumer's strategy crowd", _crowds),
     "quarantine": Kind("rows refused at ingestion, with the field and the reason", _quarantine,
                        order=("quarantined_at", "source", "row_number"), consumers=False),
 }

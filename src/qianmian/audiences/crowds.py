@@ -118,8 +118,7 @@ def crowds(
 ) -> CrowdResult:
     """Strategy crowds as of `as_of` (see the module docstring); `k=None` picks k by silhouette."""
     _check(k, spec)
-    consumers = _grouped_consumers(store, as_of=as_of, spec=spec, sample=sample, random_state=random_state)
-    consumers = consumers.semi_join(_choices(store, as_of=as_of, spec=spec), "user_id")  # no choice, no preference
+    consumers = _choosing_consumers(store, as_of=as_of, spec=spec, sample=sample, random_state=random_state)
     groups = store.execute(_group_stats(consumers)).sort_values("key", kind="stable").reset_index(drop=True)
     kept = groups[groups["size"] >= spec.min_group].reset_index(drop=True)
     if len(kept) < 3:
@@ -138,6 +137,27 @@ def crowds(
         unclustered=int(groups["size"].sum()) - n, micro_groups=len(kept), crowds=profiles, categories=cats,
         crowd_tgi=crowd_tgi, group_keys=kept.key.tolist(), group_crowd=labels.tolist(), tgi=tgi,
     )
+
+
+def crowd_members(store: Store, result: CrowdResult, *, spec: CrowdSpec = CrowdSpec(), sample: int | None = None,
+                  random_state: int = 0) -> ibis.Table:
+    """(user_id, crowd, crowd_name, micro_group): every clustered consumer of `result`, which must have
+    been computed by `crowds` with the same `spec`, `sample` and `random_state` (consumers of the
+    micro-groups too small to cluster are left out, as in `result.unclustered`)."""
+    consumers = _choosing_consumers(store, as_of=result.as_of, spec=spec, sample=sample, random_state=random_state)
+    names = {c.crowd: c.name for c in result.crowds}
+    groups = ibis.memtable(pd.DataFrame({
+        "key": result.group_keys, "crowd": result.group_crowd, "crowd_name": [names[c] for c in result.group_crowd],
+    }))
+    joined = consumers.inner_join(groups, "key")
+    return joined.select("user_id", "crowd", "crowd_name", micro_group=joined.key)
+
+
+def _choosing_consumers(store: Store, *, as_of: DateLike, spec: CrowdSpec, sample: int | None, random_state: int) -> ibis.Table:
+    """The consumers crowds are made of: grouped by the base dimensions, with at least one choice
+    (no choice, no category preference)."""
+    consumers = _grouped_consumers(store, as_of=as_of, spec=spec, sample=sample, random_state=random_state)
+    return consumers.semi_join(_choices(store, as_of=as_of, spec=spec), "user_id")
 
 
 def _check(k: int | None, spec: CrowdSpec) -> None:

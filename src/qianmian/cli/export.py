@@ -24,6 +24,7 @@ def export(
     as_of: str | None = typer.Option(None, "--as-of", help="Day (YYYY-MM-DD); default: the last event's day "
                                      "(audience: its latest materialization)"),
     format: str | None = typer.Option(None, "--format", help=f"One of {', '.join(FORMATS)} (overrides the file ending)"),
+    k: int | None = typer.Option(None, "--k", help="Number of strategy crowds (kind crowds; default: chosen by silhouette)"),
     store: str | None = StoreOption,
     json: bool = JsonOption,
 ) -> None:
@@ -34,9 +35,10 @@ def export(
     \b
     qianmian export audience nivea_old_active --out members.csv
     qianmian export features --as-of 2017-12-03 --out consumers.parquet
+    qianmian export crowds --k 6 --out crowds.csv
     """
     with errors_to_exit():
-        req = Request(kind, as_of=to_date(as_of, "as_of") if as_of else None, name=name)
+        req = Request(kind, as_of=to_date(as_of, "as_of") if as_of else None, name=name, k=k)
         s = open_store(store)
         with progress(not json) as bar:
             task = bar.add_task(f"export {kind}", total=None)

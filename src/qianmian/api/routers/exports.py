@@ -23,7 +23,7 @@ from qianmian.api.services import Services
 from qianmian.exports import KINDS, MEDIA_TYPES, Request, export
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"], dependencies=[require("admin")])
-Kinds = Literal["audience", "features", "aipl", "rfm", "quarantine"]
+Kinds = Literal["audience", "features", "aipl", "rfm", "crowds", "quarantine"]
 assert set(Kinds.__args__) == set(KINDS)  # type: ignore[attr-defined]
 
 
@@ -35,9 +35,10 @@ def download(
     as_of: str | None = Query(None, pattern=DATE_PATTERN, description="Day (YYYY-MM-DD); default: the last event's day "
                               "(audience: its latest materialization)"),
     format: Literal["csv", "parquet", "jsonl"] = Query("csv", description="File format"),
+    k: int | None = Query(None, ge=2, le=50, description="Number of strategy crowds (kind crowds; default: chosen by silhouette)"),
     svc: Services = Depends(services),
 ) -> FileResponse:
-    req = Request(kind, as_of=optional_day(as_of, "as_of"), name=name)
+    req = Request(kind, as_of=optional_day(as_of, "as_of"), name=name, k=k)
     fd, tmp = tempfile.mkstemp(prefix="qianmian-export-", suffix="." + format)
     os.close(fd)
     try:
