@@ -98,11 +98,9 @@ def _features(store: Store, req: Request) -> ibis.Table:
 
 
 def _aipl(store: Store, req: Request) -> ibis.Table:
-    from qianmian.metrics.aipl import aipl_stages
-    from qianmian.store.rollup import current_rollup
+    from qianmian.metrics.aipl import store_stages
 
-    events = store.table("events")
-    return aipl_stages(events, as_of=_as_of(store, req), rollup=current_rollup(store, events=events))
+    return store_stages(store, as_of=_as_of(store, req))
 
 
 def _rfm(store: Store, req: Request) -> ibis.Table:

@@ -67,11 +67,11 @@ def aipl(
     chart: Path | None = ChartOption, store: str | None = StoreOption, json: bool = JsonOption,
 ) -> None:
     """AIPL counts and shares per stage as of a date (default rules)."""
-    from qianmian.metrics.aipl import aipl_report, aipl_stages
+    from qianmian.metrics.aipl import aipl_report, store_stages
 
     def build(s: Any) -> Any:
         if consumers is not None:
-            s.execute(aipl_stages(s.table("events"), as_of=as_of, brand=brand, category=category)).to_csv(consumers, index=False)
+            s.execute(store_stages(s, as_of=as_of, brand=brand, category=category)).to_csv(consumers, index=False)
         return aipl_report(s, as_of=as_of, brand=brand, category=category)
 
     r = _run("AIPL", json, store, build)

@@ -252,6 +252,20 @@ class AIPLReport:
         }
 
 
+def store_stages(
+    store: Store,
+    *,
+    as_of: DateLike,
+    rules: AIPLRules = AIPLRules(),
+    brand: str | None = None,
+    category: str | None = None,
+) -> ir.Table:
+    """`aipl_stages` of the store's events, over the daily rollup when it can answer (refreshed first)."""
+    events = store.table("events")
+    rollup = daily.rollup_if(store, daily.usable(ends=[end_of(as_of)], category=category), events)
+    return aipl_stages(events, as_of=as_of, rules=rules, brand=brand, category=category, rollup=rollup)
+
+
 def aipl_report(
     store: Store,
     *,
@@ -260,11 +274,8 @@ def aipl_report(
     brand: str | None = None,
     category: str | None = None,
 ) -> AIPLReport:
-    """Run `aipl_counts(aipl_stages(...))` on the store (over the daily rollup when it can answer)."""
-    events = store.table("events")
-    rollup = daily.rollup_if(store, daily.usable(ends=[end_of(as_of)], category=category), events)
-    stages = aipl_stages(events, as_of=as_of, rules=rules, brand=brand, category=category, rollup=rollup)
-    frame = store.execute(aipl_counts(stages))
+    """Run `aipl_counts(store_stages(...))` on the store."""
+    frame = store.execute(aipl_counts(store_stages(store, as_of=as_of, rules=rules, brand=brand, category=category)))
     found = dict(zip(frame.stage, frame.consumers.astype(int)))
     counts = {s: int(found.get(s, 0)) for s in STAGES}
     total = sum(counts.values())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from qianmian.errors import InputError
-from qianmian.metrics.aipl import STAGES, aipl_stages
+from qianmian.metrics.aipl import STAGES, store_stages
 from qianmian.metrics.common import DateLike, Period, in_period
 from qianmian.metrics.lifecycle import CUSTOMERS, STATES, lifecycle_states
 from qianmian.store import Store
@@ -42,7 +42,7 @@ def population(store: Store, spec: str, *, as_of: DateLike | None = None, period
         raise InputError("as_of", f"a date for the population {spec!r}", None)
     values = [v for v in arg.split("+") if v]
     if kind == "aipl":
-        return _pick(aipl_stages(store.table("events"), as_of=as_of), "stage", values, STAGES, spec)
+        return _pick(store_stages(store, as_of=as_of), "stage", values, STAGES, spec)
     column, allowed = ("state", STATES) if kind == "lifecycle" else ("customer", CUSTOMERS)
     return _pick(lifecycle_states(store.table("events"), as_of=as_of), column, values, allowed, spec)
 
