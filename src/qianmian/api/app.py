@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from qianmian import __version__
 from qianmian.api import errors, limits
@@ -47,6 +48,15 @@ Every error has the body `{"error": {"type", "status", "message", ...}}`.
 """
 
 
+DOCS: dict[str, Any] = {
+    "static_url": "/static-docs",  # Swagger UI from the fastapi-offline package: no CDN
+    "redoc_url": None,  # ReDoc's sidebar fetches its logo from the vendor's CDN: not served
+    "favicon_url": "/static/img/logo.svg",
+    "swagger_ui_parameters": {"validatorUrl": None},  # no badge fetched from the online validator
+}
+"""`/docs` (Swagger UI) loads every asset from this app, so it works with no network."""
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None, clock: Clock | None = None, **extras: Any) -> FastAPI:
     """Build the app for `settings`.
 
@@ -73,7 +83,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         finally:
             services.stop()
 
-    app = FastAPI(title="Qianmian", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPIOffline(title="Qianmian", version=__version__, description=DESCRIPTION, lifespan=lifespan, **DOCS)
     app.state.settings = settings
     app.state.store = services.store
     app.state.services = services
