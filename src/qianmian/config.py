@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = 2_000_000
     rate_limit_per_minute: int = 60_000
     experiences_file: Path | None = Field(None, description="Storefront TOML: experiences per audience, guide questions, labels")
+    currency: str = Field("CNY", description="Money unit printed with every amount (CLI, charts): e.g. CNY, GBP, USD")
     timezone: str = Field("Asia/Shanghai", description="Business time zone: event times with an offset (or unix seconds) become wall-clock time here")
     wal_segment_bytes: int = Field(64 << 20, description="Write-ahead log segment size before a new file starts")
     writer_batch_rows: int = Field(5_000, description="The store writer appends once this many rows are waiting …")

@@ -32,6 +32,7 @@ ROUTERS: list[str] = [
     "qianmian.api.routers.stores",
     "qianmian.api.routers.admin",
     "qianmian.api.routers.reports",
+    "qianmian.api.routers.glossary",
     "qianmian.api.routers.audiences",
     "qianmian.api.routers.experiments",
     "qianmian.api.routers.data",

@@ -12,9 +12,11 @@ import html
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.ticker import FuncFormatter
 from matplotlib.path import Path as MPath
 
 from qianmian.errors import InputError
@@ -23,26 +25,54 @@ STAGE_COLORS = {"none": "#b0b0b0", "A": "#9ecae1", "I": "#4292c6", "P": "#2171b5
 POS, NEG, TOTAL = "#2ca25f", "#de2d26", "#636363"
 
 
-def funnel_chart(labels: Sequence[str], values: Sequence[float], *, title: str) -> Figure:
-    """Centred horizontal bars, widest first, each labelled with its value and share of the first."""
+def funnel_chart(labels: Sequence[str], values: Sequence[float], *, title: str, share_of: str = "first") -> Figure:
+    """Centred horizontal bars, each labelled with its value and its share of the first bar
+    (`share_of="first"`, a funnel's overall rate) or of the total (`"total"`, e.g. AIPL stages)."""
     fig = Figure(figsize=(7, 0.8 + 0.7 * len(labels)))
     ax = fig.add_subplot()
     top = max(max(values, default=0), 1)
     for i, (label, v) in enumerate(zip(labels, values)):
         y = len(labels) - 1 - i
-        ax.barh(y, v, left=(top - v) / 2, color=list(STAGE_COLORS.values())[1 + i % 4], height=0.8)
-        share = f" ({v / values[0]:.1%})" if values and values[0] else ""
-        ax.text(top / 2, y, f"{label}: {v:,.0f}{share}", ha="center", va="center", color="white" if i else "black")
+        color = list(STAGE_COLORS.values())[1 + i % 4]
+        ax.barh(y, v, left=(top - v) / 2, color=color, height=0.8)
+        base = values[0] if share_of == "first" else sum(values)
+        share = f" ({v / base:.1%})" if values and base else ""
+        text = f"{label}: {v:,.0f}{share}"
+        ax.text(top / 2, y, text, ha="center", va="center", color=_text_color(color, v / top, len(text)))
     ax.set_xlim(0, top)
     ax.set_axis_off()
     ax.set_title(title)
     return fig
 
 
+def _text_color(bar: str, width: float, chars: int) -> str:
+    """White on a dark bar wide enough to hold the label; else near-black (a label on an empty or
+    narrow bar sits on the white page: "I: 0" must stay readable)."""
+    r, g, b = (int(bar[k:k + 2], 16) / 255 for k in (1, 3, 5))
+    dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5
+    holds = width >= min(0.95, 0.025 * chars + 0.05)
+    return "white" if dark and holds else "#1a1a1a"
+
+
+def money_axis(ax: Any, currency: str, *, axis: str = "y") -> None:
+    """Tick labels as "1.2M" / "350k" (no bare "1e6" offset) and the axis named with the currency."""
+    fmt = FuncFormatter(lambda v, _pos: _short(v))
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(fmt)
+    (ax.set_ylabel if axis == "y" else ax.set_xlabel)(f"GMV ({currency})" if currency else "GMV")
+
+
+def _short(v: float) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:,.3g}{suffix}"
+    return f"{v:,.0f}"
+
+
 def aipl_funnel(counts: Mapping[str, int], *, title: str = "AIPL") -> Figure:
     """The AIPL counts as a funnel A → I → P → L."""
     stages = [s for s in ("A", "I", "P", "L") if s in counts]
-    return funnel_chart(stages, [counts[s] for s in stages], title=title)
+    return funnel_chart(stages, [counts[s] for s in stages], title=title, share_of="total")
 
 
 def flow_sankey(links: Sequence[Mapping], *, title: str = "AIPL flow") -> Figure:
@@ -92,8 +122,8 @@ def _band(x0: float, y0: float, x1: float, y1: float, width: float, color: str) 
     return PathPatch(MPath(verts, codes), facecolor=color, alpha=0.45, edgecolor="none")
 
 
-def grow_waterfall(result: Mapping, *, title: str = "GROW") -> Figure:
-    """Base GMV, then Gain, Retain, bOost and Widen as steps, then current GMV."""
+def grow_waterfall(result: Mapping, *, title: str = "GROW", currency: str = "") -> Figure:
+    """Base GMV, then Gain, Retain, bOost and Widen as steps, then current GMV (axis in `currency`)."""
     steps = [("Gain", result["gain"]), ("Retain", result["retain"]), ("bOost", result["boost"]), ("Widen", result["widen"])]
     fig = Figure(figsize=(8, 4.5))
     ax = fig.add_subplot()
@@ -101,12 +131,12 @@ def grow_waterfall(result: Mapping, *, title: str = "GROW") -> Figure:
     level = result["gmv_base"]
     for i, (_, v) in enumerate(steps, 1):
         ax.bar(i, v, bottom=level if v >= 0 else level + v, color=POS if v >= 0 else NEG)
-        ax.text(i, level + max(v, 0), f"{v:+,.0f}", ha="center", va="bottom", fontsize=8)
+        ax.text(i, level + max(v, 0), ("+" if v >= 0 else "-") + _short(abs(v)), ha="center", va="bottom", fontsize=8)
         level += v
     ax.bar(len(steps) + 1, result["gmv_current"], color=TOTAL)
     ax.set_xticks(range(len(steps) + 2), [f"base\n{result['base']}", *[s for s, _ in steps], f"current\n{result['current']}"],
                   fontsize=8)
-    ax.set_ylabel("GMV")
+    money_axis(ax, currency)
     ax.set_title(title)
     fig.tight_layout()
     return fig

@@ -1,4 +1,10 @@
-"""What every CLI module shares: the store option, JSON output, error display, progress bars."""
+"""What every CLI module shares: the store option, JSON output, error display, progress bars, and
+numbers printed for people.
+
+Tables format each column by its unit (`qianmian.metrics.glossary`, or the caller's `units`):
+counts of people are whole numbers ("1,344"), shares are percentages ("18.1%"), money carries the
+currency setting ("GBP 1,364.20"); a missing value reads "n/a", never "None" or "nan".
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,10 @@ import contextlib
 import datetime as dt
 import json
 import math
+import numbers
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import typer
@@ -19,6 +26,8 @@ from rich.table import Table
 
 from qianmian.config import Settings
 from qianmian.errors import QianmianError
+from qianmian.metrics.common import DateLike, to_date
+from qianmian.metrics.glossary import Unit, units as glossary_units
 from qianmian.store import Store, connect
 
 console = Console()
@@ -64,22 +73,95 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(_clean(obj), default=_default, ensure_ascii=False) + "\n")
 
 
-def print_table(title: str, rows: list[dict[str, Any]]) -> None:
-    table = Table(title=title)
+MISSING = "n/a"
+"""What a table shows for a value that does not exist (a rate over nobody, an unknown stage)."""
+
+
+def currency() -> str:
+    """The money unit every amount is printed with (setting `currency`, e.g. "GBP")."""
+    return settings().currency
+
+
+def is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral) and not math.isfinite(float(v)))
+
+
+def fmt(v: Any, unit: Unit | None = None, *, money: str = "") -> str:
+    """One value for people: `count` → "1,344", `share` → "18.1%", `money` → "GBP 1,364.20",
+    `index` → "112", `number` → 4 significant digits; a missing value → "n/a".
+
+    >>> fmt(561.6, "count"), fmt(0.08186, "share"), fmt(None, "share"), fmt(1364.2, "money", money="GBP")
+    ('562', '8.2%', 'n/a', 'GBP 1,364.20')
+    """
+    if is_missing(v):
+        return MISSING
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        return str(v)
+    x = float(v)
+    if unit == "count":
+        return f"{int(math.floor(x + 0.5)):,}"
+    if unit == "share":
+        return _percent(x)
+    if unit == "money":
+        amount = f"{x:,.2f}" if abs(x) < 1_000 else f"{x:,.0f}"
+        return f"{money} {amount}".strip()
+    if unit == "index":
+        return f"{x:,.0f}"
+    if isinstance(v, numbers.Integral):
+        return f"{int(v):,}"
+    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
+
+
+def _percent(x: float) -> str:
+    if x != 0 and abs(x) < 0.001:
+        return "<0.1%" if x > 0 else "-<0.1%"
+    return f"{x:.1%}"
+
+
+def print_table(title: str, rows: list[dict[str, Any]], *, units: Mapping[str, Unit] | None = None) -> None:
+    """A Rich table, each column formatted by its unit (`units`, else the glossary term of its name)."""
     if not rows:
         console.print(f"{title}: nothing to show")
         return
-    for col in rows[0]:
-        table.add_column(str(col))
+    table = Table(title=title)
+    known = {**glossary_units(), **(units or {})}
+    money = currency()
+    cols = list(rows[0])
+    for col in cols:
+        table.add_column(str(col), justify="right" if known.get(col) else "left")
     for row in rows:
-        table.add_row(*[_fmt(v) for v in row.values()])
+        table.add_row(*[fmt(row.get(c), known.get(c), money=money) for c in cols])
     console.print(table)
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
-    return str(v)
+def warn(message: str) -> None:
+    """One yellow line on stderr (stdout stays clean for --json)."""
+    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+
+def data_last_day(store: Store) -> dt.date | None:
+    """The day of the store's last event (None for an empty store)."""
+    ev = store.table("events")
+    last = store.execute(ev.ts.max())
+    return None if last is None or last != last else to_date(last.to_pydatetime() if hasattr(last, "to_pydatetime") else last)
+
+
+def past_data_warning(store: Store, day: DateLike, flag: str = "--as-of") -> str | None:
+    """A sentence when `day` is after the data's last day (windows ending there see no events), else None."""
+    asked = to_date(day, flag.lstrip("-").replace("-", "_"))
+    last = data_last_day(store)
+    if last is None:
+        return "the store holds no events yet: every count is 0"
+    if asked > last:
+        return f"{flag} {asked.isoformat()} is after the data's last day, {last.isoformat()}: counts over windows ending then miss the data"
+    return None
+
+
+def warn_past_data(store: Store, day: DateLike | None, flag: str = "--as-of") -> None:
+    if day is not None:
+        message = past_data_warning(store, day, flag)
+        if message:
+            warn(message)
 
 
 class Count(ProgressColumn):

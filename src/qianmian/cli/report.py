@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json as jsonlib
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 import typer
 
 from qianmian.cli.common import (
-    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table,
+    working, JsonOption, StoreOption, console, currency, err_console, errors_to_exit, fmt, open_store, print_json, print_table,
+    warn_past_data,
 )
 from qianmian.errors import InputError
 from qianmian.metrics.common import Period, to_date
@@ -30,9 +32,28 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="report")
 
 
-def _run(what: str, quiet: bool, store_url: str | None, build: Callable[[Any], Any]) -> Any:
+def _run(what: str, quiet: bool, store_url: str | None, build: Callable[[Any], Any], *, as_of: Any = None,
+         flag: str = "--as-of") -> Any:
+    """Open the store, warn (stderr) when `as_of` is past the data's last day, and build the report."""
+    with errors_to_exit():
+        store = open_store(store_url)
+        warn_past_data(store, as_of, flag)
     with errors_to_exit(), working(what, quiet):
-        return build(open_store(store_url))
+        return build(store)
+
+
+def _ceil(v: float | None) -> float | None:
+    """People needed to reach a goal: a whole number, rounded up (561.6 buyers → 562)."""
+    return None if v is None or v != v else float(math.ceil(v - 1e-9))
+
+
+def _legend(names: tuple[str, ...]) -> None:
+    """The formula of each rate shown, from the glossary (one definition per number)."""
+    from qianmian.metrics.glossary import term
+
+    for n in names:
+        t = term(n)
+        console.print(f"[dim]{n} = {t.formula}[/dim]", highlight=False)
 
 
 def _chart(path: Path | None, make: Callable[[], Any], title: str) -> None:
@@ -74,12 +95,12 @@ def aipl(
             s.execute(store_stages(s, as_of=as_of, brand=brand, category=category)).to_csv(consumers, index=False)
         return aipl_report(s, as_of=as_of, brand=brand, category=category)
 
-    r = _run("AIPL", json, store, build)
+    r = _run("AIPL", json, store, build, as_of=as_of)
     _chart(chart, lambda: _charts().aipl_funnel(r.counts, title=f"AIPL as of {r.as_of}"), "AIPL")
     if json:
         return print_json(r.to_dict())
     print_table(f"AIPL as of {r.as_of}", [{"stage": s, "consumers": n, "share": r.shares[s]} for s, n in r.counts.items()])
-    console.print(f"total {r.total:,}")
+    console.print(f"total {r.total:,} consumers holding a stage" + ("" if r.total else " (shares need at least one)"))
 
 
 @app.command()
@@ -91,11 +112,13 @@ def flow(
     """AIPL flow between two dates: the transition matrix with counts and rates."""
     from qianmian.metrics.flow import flow_report
 
-    r = _run("AIPL flow", json, store, lambda s: flow_report(s, start=start, end=end, brand=brand, category=category))
+    r = _run("AIPL flow", json, store, lambda s: flow_report(s, start=start, end=end, brand=brand, category=category),
+             as_of=end, flag="--end")
     _chart(chart, lambda: _charts().flow_sankey(r.links(), title=f"AIPL flow {r.start} → {r.end}"), "AIPL flow")
     if json:
         return print_json(r.to_dict())
-    print_table(f"AIPL flow {r.start} → {r.end} (consumers)", [{"from \\ to": a, **row} for a, row in r.counts.items()])
+    rows = [{"from \\ to": a, **row} for a, row in r.counts.items()]
+    print_table(f"AIPL flow {r.start} → {r.end} (consumers)", rows, units={k: "count" for k in (rows[0] if rows else {}) if k != "from \\ to"})
     console.print(f"up {r.up:,} · down {r.down:,} · stayed {r.stayed:,} · churned {r.churned:,} · new {r.new:,}")
 
 
@@ -114,14 +137,14 @@ def fast(
         return fast_report(s, as_of=as_of, since=since, rules=FASTRules(members=members, active_days=active_days),
                            brand=brand, category=category)
 
-    r = _run("FAST", json, store, build)
+    r = _run("FAST", json, store, build, as_of=as_of)
     if json:
         return print_json(r.to_dict())
     print_table(f"FAST as of {r.as_of} (A since {r.since})", [
-        {"index": "F", "value": r.F, "meaning": "consumers holding an AIPL stage"},
-        {"index": "A", "value": r.A, "meaning": f"deepening rate ({r.rose:,} of {r.could_rise:,} rose)"},
-        {"index": "S", "value": r.S, "meaning": f"{r.s_rule.replace('_', '-')} consumers"},
-        {"index": "T", "value": r.T, "meaning": f"active rate ({r.active_members:,} active)"},
+        {"index": "F", "value": fmt(r.F, "count"), "meaning": "consumers holding an AIPL stage"},
+        {"index": "A", "value": fmt(r.A, "share"), "meaning": f"deepening rate ({r.rose:,} of {r.could_rise:,} rose)"},
+        {"index": "S", "value": fmt(r.S, "count"), "meaning": f"{r.s_rule.replace('_', '-')} consumers"},
+        {"index": "T", "value": fmt(r.T, "share"), "meaning": f"active rate ({fmt(r.active_members, 'count')} active)"},
     ])
 
 
@@ -139,15 +162,17 @@ def grow(
     from qianmian.metrics.grow import grow_report
 
     b, c = _required_period(base, "base"), _required_period(current, "current")
-    r = _run("GROW", json, store, lambda s: grow_report(s, base=b, current=c, by=by, brand=brand, category=category))
-    _chart(chart, lambda: _charts().grow_waterfall(r.to_dict(), title=f"GROW {r.current} vs {r.base}"), "GROW")
+    r = _run("GROW", json, store, lambda s: grow_report(s, base=b, current=c, by=by, brand=brand, category=category),
+             as_of=c.end, flag="--current (end)")
+    _chart(chart, lambda: _charts().grow_waterfall(r.to_dict(), title=f"GROW {r.current} vs {r.base}", currency=currency()), "GROW")
     if json:
         return print_json(r.to_dict())
     print_table(f"GROW {r.current} vs {r.base}", [
         {"part": k, "GMV": getattr(r, k)} for k in ("gmv_base", "gain", "retain", "boost", "widen", "gmv_current", "change")
-    ])
+    ], units={"GMV": "money"})
     cols = ("group", "gmv_base", "gmv_current", "gain", "retain", "boost", "widen")
-    print_table(f"largest changes by {by}", [{k: g[k] for k in cols} for g in r.groups[:top]])
+    print_table(f"largest changes by {by}", [{k: g[k] for k in cols} for g in r.groups[:top]],
+                units={k: "money" for k in cols[1:]})
 
 
 def _goal(text: str) -> tuple[float | None, float | None]:
@@ -198,14 +223,21 @@ def gta(
     ref = _reference(reference, period)
     rates = _benchmark(benchmark)
     r = _run("GTA", json, store, lambda s: gta_report(s, reference=ref, as_of=as_of, goal=amount, goal_ratio=share,
-                                                       benchmark=rates, brand=brand, category=category))
+                                                       benchmark=rates, brand=brand, category=category), as_of=as_of)
     if json:
         return print_json(r.to_dict())
-    print_table(f"GTA: goal {r.goal:,.0f} (reference {r.reference}: {r.reference_gmv:,.0f}; current as of {r.as_of})", [
-        {"stage": x.stage, "share": x.share, "conversion": x.conversion, "GMV/buyer": x.value_per_buyer,
-         "needed GMV": x.needed_gmv, "needed buyers": x.needed_buyers, "needed": x.needed, "current": x.current, "gap": x.gap}
+    money = currency()
+    print_table(f"GTA: goal {fmt(r.goal, 'money', money=money)} (reference {r.reference}: "
+                f"{fmt(r.reference_gmv, 'money', money=money)}; current as of {r.as_of})", [
+        {"stage": x.stage, "GMV share": x.share, "conversion": x.conversion, "GMV/buyer": x.value_per_buyer,
+         "needed GMV": x.needed_gmv, "needed buyers": _ceil(x.needed_buyers), "needed": _ceil(x.needed),
+         "current": x.current, "gap": _ceil(x.gap)}
         for x in r.rows
-    ])
+    ], units={"GMV share": "share", "conversion": "share", "GMV/buyer": "money", "needed GMV": "money",
+              "needed buyers": "count", "needed": "count", "current": "count", "gap": "count"})
+    console.print("[dim]needed = needed buyers ÷ conversion (people, rounded up); gap = needed − current; "
+                  "n/a: the stage has no rate (no consumer or no buyer in the reference) or no pool ('new', 'anonymous')[/dim]",
+                  highlight=False)
 
 
 # -- TGI, funnel ----------------------------------------------------------------------------------
@@ -233,11 +265,13 @@ def tgi(
         return tgi_report(s, target=tgt, reference=ref, by=by, period=p, min_count=min_count, limit=limit,
                           behaviors=behaviors.split(",") if behaviors else None)
 
-    r = _run("TGI", json, store, build)
+    r = _run("TGI", json, store, build, as_of=as_of if as_of is not None else (p.end if p else None),
+             flag="--as-of" if as_of is not None else "--period (end)")
     _chart(chart, lambda: _charts().tgi_bars(r.rows, title=f"TGI of {target} vs {reference} by {by}"), "TGI")
     if json:
         return print_json({"target": target, "reference": reference, **r.to_dict()})
-    print_table(f"TGI of {target} ({r.target_size:,}) vs {reference} ({r.reference_size:,}) by {by}", r.rows)
+    print_table(f"TGI of {target} ({r.target_size:,}) vs {reference} ({r.reference_size:,}) by {by}", r.rows,
+                units={"target_count": "count", "reference_count": "count", "target_share": "share", "reference_share": "share"})
 
 
 def _steps(text: str) -> list[list[str]]:
@@ -269,19 +303,23 @@ def funnel(
 
     p = _funnel_period(period, as_of, days)
     st = _steps(steps)
-    r = _run("funnel", json, store, lambda s: funnel_report(s, period=p, steps=st, by=by, brand=brand, category=category))
+    r = _run("funnel", json, store, lambda s: funnel_report(s, period=p, steps=st, by=by, brand=brand, category=category),
+             as_of=p.end, flag="--period (end)" if period is not None else "--as-of")
     labels = ["/".join(s) for s in st]
     if r.funnel:
         _chart(chart, lambda: _charts().funnel_chart(labels, r.funnel[0]["users"], title=f"Funnel {r.period}"), "Funnel")
     if json:
         return print_json(r.to_dict())
-    print_table(f"funnel {r.period}", [
+    print_table(f"funnel {r.period} (consumers at each step; → step rate)", [
         {"group": row["group"], **{f"{lab}": u for lab, u in zip(labels, row["users"])},
          **{f"→{lab}": rate for lab, rate in zip(labels[1:], row["step_rate"][1:])}} for row in r.funnel
-    ])
+    ], units={**{lab: "count" for lab in labels}, **{f"→{lab}": "share" for lab in labels[1:]}})
     keep = ("group", "visitors", "buyers", "visitor_conversion", "browse_conversion", "bounce_rate", "aov",
             "repurchase_rate", "gmv_per_visitor")
     print_table("rates", [{k: row[k] for k in keep} for row in r.rates])
+    _legend(("visitor_conversion", "browse_conversion", "bounce_rate", "repurchase_rate"))
+    console.print(f"[dim]the funnel's last step counts consumers who did every step ({' > '.join(labels)}); "
+                  "visitor conversion counts every buyer[/dim]", highlight=False)
 
 
 # -- lifecycle, RFM, association ------------------------------------------------------------------
@@ -300,12 +338,12 @@ def lifecycle(
         rules = LifecycleRules(active_days=active_days, silent_days=silent_days, churning_days=churning_days, new_days=new_days)
         return lifecycle_report(s, as_of=as_of, rules=rules, brand=brand, category=category)
 
-    r = _run("lifecycle", json, store, build)
+    r = _run("lifecycle", json, store, build, as_of=as_of)
     _chart(chart, lambda: _charts().bars(list(r.states), list(r.states.values()), title=f"Lifecycle as of {r.as_of}",
                                          ylabel="customers"), "Lifecycle")
     if json:
         return print_json(r.to_dict())
-    print_table(f"lifecycle as of {r.as_of}", r.cells)
+    print_table(f"lifecycle as of {r.as_of}", r.cells, units={"orders": "count", "avg_recency_days": "number"})
     console.print(" · ".join(f"{k} {v:,}" for k, v in {**r.customers, **r.states}.items()))
 
 
@@ -329,12 +367,12 @@ def rfm(
             s.execute(scored).to_csv(consumers, index=False)
         return rfm_report(s, as_of=as_of, bins=bins, cells=cells, brand=brand, category=category)  # type: ignore[arg-type]
 
-    r = _run("RFM", json, store, build)
+    r = _run("RFM", json, store, build, as_of=as_of)
     _chart(chart, lambda: _charts().bars([c["cell"] for c in r.cells], [c["consumers"] for c in r.cells],
                                          title=f"RFM cells as of {r.as_of}", ylabel="customers"), "RFM")
     if json:
         return print_json(r.to_dict())
-    print_table(f"RFM cells as of {r.as_of}", r.cells)
+    print_table(f"RFM cells as of {r.as_of}", r.cells, units={"monetary": "money", "recency_days": "number", "frequency": "number"})
 
 
 @app.command()
@@ -361,7 +399,7 @@ def association(
     print_table(f"top rules by lift (min support {min_support}, min confidence {min_confidence})", [
         {"if": " + ".join(x["antecedents"]), "then": " + ".join(x["consequents"]), "support": x["support"],
          "confidence": x["confidence"], "lift": x["lift"]} for x in r.top_rules
-    ])
+    ], units={"support": "share", "confidence": "share", "lift": "number"})
 
 
 def _charts() -> Any:

@@ -6,7 +6,8 @@ are its outcome, and the same measure over `[first − pre, first)` is its pre-p
 (CUPED). Units seen in more than one variant are excluded and counted (`multiple_exposures`).
 
 Events are grouped into sessions by `session_id` (an event without one falls in a per-day session).
-Built-in metrics (the seeds' A/B read-outs):
+Built-in metrics (the seeds' A/B read-outs; names, labels and formulas are terms of
+`qianmian.metrics.glossary`, shared with the funnel):
 
 | metric | kind | definition per variant |
 | --- | --- | --- |
@@ -38,6 +39,7 @@ import ibis.expr.types as ir
 
 from qianmian.errors import InputError
 from qianmian.experiments.assignment import bucket
+from qianmian.metrics.glossary import label as term_label
 from qianmian.store.schema import BEHAVIORS
 
 Value = Literal["exists", "count", "amount", "revenue", "orders", "sessions", "bounced_sessions"]
@@ -86,14 +88,14 @@ BUY = ("buy",)
 BUILTIN: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("purchase_conversion", "proportion", Measure("exists", BUY), label="purchase conversion"),
-        Metric("click_through", "proportion", Measure("exists", ("click",)), label="interactive click-through"),
-        Metric("browse_conversion", "ratio", Measure("exists", BUY), Measure("exists", ("view",)), among_denominator=True, label="browse conversion"),
-        Metric("visitor_conversion", "ratio", Measure("exists", BUY), Measure("exists", VISIT), label="visitor conversion"),
-        Metric("bounce_rate", "ratio", Measure("bounced_sessions"), Measure("sessions"), higher_is_better=False, label="bounce rate"),
-        Metric("average_order_value", "ratio", Measure("amount", BUY), Measure("orders"), label="average order value"),
-        Metric("gmv_per_visitor", "mean", Measure("revenue"), label="GMV per visitor"),
-        Metric("revenue_capped", "mean", Measure("revenue"), cap_percentile=0.99, label="GMV per visitor (capped at p99)"),
+        Metric("purchase_conversion", "proportion", Measure("exists", BUY), label=term_label("purchase_conversion")),
+        Metric("click_through", "proportion", Measure("exists", ("click",)), label=term_label("click_through")),
+        Metric("browse_conversion", "ratio", Measure("exists", BUY), Measure("exists", ("view",)), among_denominator=True, label=term_label("browse_conversion")),
+        Metric("visitor_conversion", "ratio", Measure("exists", BUY), Measure("exists", VISIT), label=term_label("visitor_conversion")),
+        Metric("bounce_rate", "ratio", Measure("bounced_sessions"), Measure("sessions"), higher_is_better=False, label=term_label("bounce_rate")),
+        Metric("average_order_value", "ratio", Measure("amount", BUY), Measure("orders"), label=term_label("average_order_value")),
+        Metric("gmv_per_visitor", "mean", Measure("revenue"), label=term_label("gmv_per_visitor")),
+        Metric("revenue_capped", "mean", Measure("revenue"), cap_percentile=0.99, label=term_label("revenue_capped")),
     )
 }
 

@@ -6,11 +6,13 @@ Funnel: for steps S1 → S2 → … (each a set of behaviours, default view → 
     (order within the period is not required: a consumer who carted then viewed counts at step 2)
     step_rate(k) = users(k) / users(k-1),   overall_rate(k) = users(k) / users(1)
 
-Rates over a period (per group):
+Rates over a period (per group), as `qianmian.metrics.glossary` defines them (the experiments use
+the same definitions):
 
-    visitors          consumers with any event          buyers   consumers with a buy
-    visitor_conversion = buyers / visitors              browse_conversion = buyers / viewers
-    bounce_rate        = sessions made of one single view / sessions
+    visitors          consumers with any event other than expose      buyers   consumers with a buy
+    visitor_conversion = buyers / visitors
+    browse_conversion  = consumers who viewed and bought / consumers who viewed   (<= 1)
+    bounce_rate        = sessions whose only event (expose aside) is one view / sessions with a view
     aov                = GMV / orders                   gmv_per_visitor = GMV / visitors
     repurchase_rate    = buyers with 2+ orders / buyers
 
@@ -38,6 +40,9 @@ from qianmian.store.schema import BEHAVIORS
 
 DEFAULT_STEPS: tuple[tuple[str, ...], ...] = (("view",), ("cart", "fav"), ("buy",))
 GROUP = "group"
+COUNTS = ("visitors", "viewers", "buyers", "viewer_buyers", "repeat_buyers", "sessions", "viewed_sessions", "bounces", "orders")
+RATES = ("visitor_conversion", "browse_conversion", "bounce_rate", "aov", "repurchase_rate", "gmv_per_visitor")
+"""The rate columns; each is a term of `qianmian.metrics.glossary` (a test holds them to it)."""
 
 
 def _with_group(events: ir.Table, by: str | None) -> ir.Table:
@@ -106,14 +111,14 @@ def rates(
     category: str | None = None,
     session_gap_minutes: int = 30,
 ) -> ir.Table:
-    """One row per group: counts (visitors, viewers, buyers, repeat_buyers, orders, gmv, sessions,
-    bounces) and the rates derived from them (see the module docstring)."""
+    """One row per group: counts (visitors, viewers, buyers, viewer_buyers, repeat_buyers, orders,
+    gmv, sessions, viewed_sessions, bounces) and the rates derived from them (see the module docstring)."""
     ev = scoped(events, brand=brand, category=category)
     ev = _with_group(ev.filter(in_period(ev, period)), by)
     t = ev.select(GROUP).distinct()
     for part in (_consumer_counts(ev), _money(ev), _sessions(ev, session_gap_minutes)):
         t = t.left_join(part, GROUP).drop(f"{GROUP}_right")
-    t = t.mutate(**{c: t[c].fill_null(0) for c in ("visitors", "viewers", "buyers", "repeat_buyers", "sessions", "bounces", "orders")})
+    t = t.mutate(**{c: t[c].fill_null(0) for c in COUNTS})
     return _derived(t.mutate(gmv=t.gmv.fill_null(0.0))).order_by(GROUP)
 
 
@@ -121,11 +126,13 @@ def _consumer_counts(ev: ir.Table) -> ir.Table:
     known = ev.filter(ev.user_id.notnull())
     is_buy = known.behavior == "buy"
     per_user = known.group_by([GROUP, "user_id"]).aggregate(
-        viewed=(known.behavior == "view").any(), bought=is_buy.any(), orders=order_key(known).nunique(where=is_buy)
+        visited=(known.behavior != "expose").any(), viewed=(known.behavior == "view").any(), bought=is_buy.any(),
+        orders=order_key(known).nunique(where=is_buy),
     )
     return per_user.group_by(GROUP).aggregate(
-        visitors=per_user.count(), viewers=per_user.viewed.cast("int64").sum(),
-        buyers=per_user.bought.cast("int64").sum(), repeat_buyers=(per_user.orders >= 2).cast("int64").sum(),
+        visitors=per_user.visited.cast("int64").sum(), viewers=per_user.viewed.cast("int64").sum(),
+        buyers=per_user.bought.cast("int64").sum(), viewer_buyers=(per_user.viewed & per_user.bought).cast("int64").sum(),
+        repeat_buyers=(per_user.orders >= 2).cast("int64").sum(),
     )
 
 
@@ -135,9 +142,10 @@ def _money(ev: ir.Table) -> ir.Table:
 
 def _sessions(ev: ir.Table, gap: int) -> ir.Table:
     sess = with_sessions(ev.filter(ev.user_id.notnull()), gap_minutes=gap, within=[GROUP])
-    per = sess.group_by([GROUP, "session"]).aggregate(n=sess.count(), views=(sess.behavior == "view").cast("int64").sum())
+    per = sess.group_by([GROUP, "session"]).aggregate(n=(sess.behavior != "expose").cast("int64").sum(), views=(sess.behavior == "view").cast("int64").sum())
     return per.group_by(GROUP).aggregate(
-        sessions=per.count(), bounces=((per.n == 1) & (per.views == 1)).cast("int64").sum()
+        sessions=per.count(), viewed_sessions=(per.views > 0).cast("int64").sum(),
+        bounces=((per.n == 1) & (per.views == 1)).cast("int64").sum(),
     )
 
 
@@ -146,8 +154,8 @@ def _derived(t: ir.Table) -> ir.Table:
         return a.cast("float64") / b.nullif(0).cast("float64")
 
     return t.mutate(
-        visitor_conversion=div(t.buyers, t.visitors), browse_conversion=div(t.buyers, t.viewers),
-        bounce_rate=div(t.bounces, t.sessions), aov=div(t.gmv, t.orders),
+        visitor_conversion=div(t.buyers, t.visitors), browse_conversion=div(t.viewer_buyers, t.viewers),
+        bounce_rate=div(t.bounces, t.viewed_sessions), aov=div(t.gmv, t.orders),
         repurchase_rate=div(t.repeat_buyers, t.buyers), gmv_per_visitor=div(t.gmv, t.visitors),
     )
 
