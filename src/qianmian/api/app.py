@@ -37,6 +37,7 @@ ROUTERS: list[str] = [
     "qianmian.api.routers.experiments",
     "qianmian.api.routers.data",
     "qianmian.api.routers.exports",
+    "qianmian.api.routers.uplift",
     "qianmian.api.routers.shoppers",
     "qianmian.api.routers.console",
 ]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from qianmian.audiences.rules import Sources, check, compile_flags, expand
+from qianmian.audiences.rules.compiler import UPLIFT_TERMS
 from qianmian.audiences.rules import tree as T
 from qianmian.audiences.rules.catalog import FIELDS
 from qianmian.audiences.tags import active_tags_table
@@ -40,10 +41,20 @@ def sources(
     `features` is given), events, active tags and the registry (for `in_audience`)."""
     resolve = registry.resolve if registry is not None else None
     tags = active_tags_table(store.table("user_tags"), as_of=as_of)
+    expanded = [expand(r, resolve) for r in rules]
     if features is None:
-        needed = parts_for([expand(r, resolve) for r in rules]) if rules else PARTS
+        needed = parts_for(expanded) if rules else PARTS
         features = consumer_features(store, as_of=as_of, spec=FeatureSpec(windows=(30,)), parts=needed)
-    return Sources(features, store.table("events"), tags, end_of(as_of), resolve)
+    return Sources(features, store.table("events"), tags, end_of(as_of), resolve, _uplift_scores(store, expanded))
+
+
+def _uplift_scores(store: Store, rules: Sequence[T.Expr]) -> ibis.Table | None:
+    """The uplift score table when a rule reads it (`uplift(...)`, `uplift_rank(...)`), else None."""
+    if not any(isinstance(n, T.Call) and n.name in UPLIFT_TERMS for r in rules for n in T.walk(r)):
+        return None
+    from qianmian.uplift.scores import scores_table  # the uplift package writes it
+
+    return scores_table(store)
 
 
 def parts_for(rules: Sequence[T.Expr]) -> frozenset[Part]:

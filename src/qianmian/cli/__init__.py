@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "qianmian.cli.recommend",
     "qianmian.cli.audience",
     "qianmian.cli.export",
+    "qianmian.cli.uplift",
 ]
 
 for _name in COMMAND_MODULES:

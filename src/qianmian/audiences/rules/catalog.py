@@ -55,6 +55,8 @@ FUNCTIONS: Final[dict[str, FunctionSpec]] = {
     "tag": FunctionSpec(("string",), "bool", 'tag("vegan"): the consumer declared this self-tag', literal_args=True),
     "trait": FunctionSpec(("string",), "string", 'trait("gender"): a user trait (column or traits JSON key)', literal_args=True),
     "in_audience": FunctionSpec(("string",), "bool", 'in_audience("staff"): the consumer is in another audience', literal_args=True),
+    "uplift": FunctionSpec(("string",), "number", 'uplift("coupon-visit"): the predicted uplift from a saved uplift model', literal_args=True),
+    "uplift_rank": FunctionSpec(("string",), "number", 'uplift_rank("coupon-visit") <= 30: place by predicted uplift in percent (top 30%)', literal_args=True),
 }
 
 FILTER_COLUMNS: Final[dict[str, str]] = {

@@ -6,7 +6,9 @@ A rule reads two kinds of values:
   feature table (`qianmian.features.consumer_features`);
 - windowed event terms (`count(view, category = "coffee", 30d)`, `monetary(365d)`, `orders(90d)`)
   and self-tags (`tag("vegan")`) are aggregates over `events` / active tags grouped by `user_id`,
-  computed once for every term of every rule and left-joined to the feature table.
+  computed once for every term of every rule and left-joined to the feature table;
+- uplift scores (`uplift("m")`, `uplift_rank("m")`) come from the `uplift_scores` table that
+  `qianmian.uplift` writes; a consumer the model did not score has none (comparisons are false).
 
 Each comparison is null-safe: a missing value (no AIPL stage, no trait) makes the comparison false,
 so `not aipl = "I"` includes consumers without a stage. Literals become typed Ibis literals, so a
@@ -27,6 +29,7 @@ from qianmian.audiences.rules.catalog import ANY_BEHAVIOR, FIELDS, FILTER_COLUMN
 from qianmian.errors import InputError
 
 EVENT_TERMS = ("count", "monetary", "orders")
+UPLIFT_TERMS = {"uplift": "uplift", "uplift_rank": "rank_pct"}  # function → column of uplift_scores
 _OPS: dict[str, Callable] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
@@ -39,7 +42,8 @@ class Sources:
     `features`: one row per consumer (`user_id` + the columns named in `catalog.FIELDS`, trait
     columns and `traits` JSON); `events`: the events table; `tags`: active self-tags as of the
     date (`user_id`, `tag`); `end`: the exclusive end of the `as_of` day; `resolve`: audience
-    name → its checked rule tree (for `in_audience`).
+    name → its checked rule tree (for `in_audience`); `uplift`: the `uplift_scores` table (model,
+    user_id, uplift, rank_pct), needed only by rules that call `uplift` or `uplift_rank`.
     """
 
     features: ibis.Table
@@ -47,6 +51,7 @@ class Sources:
     tags: ibis.Table
     end: dt.datetime
     resolve: Callable[[str], T.Expr] | None = None
+    uplift: ibis.Table | None = None
 
 
 def compile_flags(rules: Mapping[str, T.Expr], sources: Sources) -> ibis.Table:
@@ -58,8 +63,10 @@ def compile_flags(rules: Mapping[str, T.Expr], sources: Sources) -> ibis.Table:
     calls = [n for rule in expanded.values() for n in T.walk(rule) if isinstance(n, T.Call)]
     event_terms = _unique(c for c in calls if c.name in EVENT_TERMS)
     tag_terms = _unique(c for c in calls if c.name == "tag")
-    table = _with_terms(sources, event_terms, tag_terms)
-    names = {**{c: f"_term{i}" for i, c in enumerate(event_terms)}, **{c: f"_tag{i}" for i, c in enumerate(tag_terms)}}
+    uplift_terms = _unique(c for c in calls if c.name in UPLIFT_TERMS)
+    table = _with_terms(sources, event_terms, tag_terms, uplift_terms)
+    names = {**{c: f"_term{i}" for i, c in enumerate(event_terms)}, **{c: f"_tag{i}" for i, c in enumerate(tag_terms)},
+             **{c: f"_upl{i}" for i, c in enumerate(uplift_terms)}}
     ctx = _Context(table, names)
     return table.select("user_id", **{name: ctx.predicate(rule) for name, rule in expanded.items()})
 
@@ -95,19 +102,23 @@ def _unique(calls) -> list[T.Call]:
     return list(dict.fromkeys(calls))
 
 
-def _with_terms(sources: Sources, event_terms: list[T.Call], tag_terms: list[T.Call]) -> ibis.Table:
+def _with_terms(sources: Sources, event_terms: list[T.Call], tag_terms: list[T.Call], uplift_terms: list[T.Call]) -> ibis.Table:
     table = sources.features
     if event_terms:
         table = _left_join(table, _event_aggregate(sources.events, event_terms, sources.end), fill=0)
     if tag_terms:
         table = _left_join(table, _tag_aggregate(sources.tags, tag_terms), fill=False)
+    if uplift_terms:
+        if sources.uplift is None:
+            raise InputError("uplift", "a store with saved uplift scores", uplift_terms[0].args[0].value)  # type: ignore[union-attr]
+        table = _left_join(table, _uplift_aggregate(sources.uplift, uplift_terms), fill=None)
     return table
 
 
 def _left_join(left: ibis.Table, right: ibis.Table, *, fill: object) -> ibis.Table:
     measures = [c for c in right.columns if c != "user_id"]
     joined = left.left_join(right, left.user_id == right.user_id)
-    return joined.select(left, *[right[c].fill_null(fill).name(c) for c in measures])
+    return joined.select(left, *[(right[c] if fill is None else right[c].fill_null(fill)).name(c) for c in measures])
 
 
 def _event_aggregate(events: ibis.Table, terms: list[T.Call], end: dt.datetime) -> ibis.Table:
@@ -145,6 +156,14 @@ def _tag_aggregate(tags: ibis.Table, terms: list[T.Call]) -> ibis.Table:
     t = tags.filter(tags.tag.isin(wanted))
     metrics = {f"_tag{i}": (t.tag == name).any() for i, name in enumerate(wanted)}
     return t.group_by("user_id").aggregate(**metrics)
+
+
+def _uplift_aggregate(scores: ibis.Table, terms: list[T.Call]) -> ibis.Table:
+    """One row per scored consumer: each term's value (NULL where that model did not score them)."""
+    models = [c.args[0].value for c in terms]  # type: ignore[union-attr]
+    s = scores.filter(scores.model.isin(models))
+    metrics = {f"_upl{i}": s[UPLIFT_TERMS[c.name]].max(where=s.model == m) for i, (c, m) in enumerate(zip(terms, models))}
+    return s.group_by("user_id").aggregate(**metrics)
 
 
 class _Context:

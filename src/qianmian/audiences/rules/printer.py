@@ -157,6 +157,10 @@ def _call_noun(node: T.Call) -> str:
         return f"number of orders{where}{span}"
     if node.name == "trait":
         return f"trait {_noun(pos[0])}" if pos else "trait"
+    if node.name == "uplift":
+        return f"predicted uplift from the model {_noun(pos[0])}"
+    if node.name == "uplift_rank":
+        return f"place by predicted uplift from the model {_noun(pos[0])} (percent from the top)"
     return to_text(node)
 
 
