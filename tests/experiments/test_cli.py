@@ -69,12 +69,28 @@ def test_analyze_parquet_json_contract(shared_data, tmp_path):
     if not path.is_file():
         pytest.skip("hillstrom missing")
     pq.write_table(pa.Table.from_pandas(pd.read_csv(path)), tmp_path / "h.parquet")
-    rows = run("experiment", "analyze", str(tmp_path / "h.parquet"), "--variant-col", "segment", "--control", "No E-Mail",
-               "--metric", "visit", "--metric", "conversion", "--json")
+    doc = run("experiment", "analyze", str(tmp_path / "h.parquet"), "--variant-col", "segment", "--control", "No E-Mail",
+              "--metric", "visit", "--metric", "conversion", "--json")
+    rows = doc["results"]
     assert len(rows) == 6
+    assert doc["correction"] == "holm" and all(r["p_adjusted"] >= r["p_value"] for r in rows if r["p_value"] is not None)
+    # Hillstrom's three arms were drawn with equal chances: the sample-ratio check passes
+    assert doc["units"] == {"Mens E-Mail": 21307, "No E-Mail": 21306, "Womens E-Mail": 21387}
+    assert doc["srm"]["p_value"] > 0.5 and not doc["srm"]["mismatch"]
     mens = next(r for r in rows if r["metric"] == "visit" and r["variant"] == "Mens E-Mail")
     assert {"metric", "variant", "n", "mean", "lift_abs", "lift_rel", "ci_low", "ci_high", "p_value"} <= set(mens)
     assert round(mens["mean"], 4) == 0.1828 and mens["ci_low"] < mens["lift_rel"] < mens["ci_high"]
+
+
+def test_analyze_srm_with_expected_weights(shared_data):
+    path = shared_data / "hillstrom" / "hillstrom.csv"
+    args = ("experiment", "analyze", str(path), "--variant-col", "segment", "--control", "No E-Mail", "--metric", "visit")
+    doc = run(*args, "--weights", "No E-Mail:2,Mens E-Mail:1,Womens E-Mail:1", "--json")
+    assert doc["srm"]["mismatch"] and doc["srm"]["p_value"] < 1e-9  # a 2:1:1 plan does not match equal arms
+    text = runner.invoke(app, [*args, "--weights", "No E-Mail:2,Mens E-Mail:1,Womens E-Mail:1"], env={"COLUMNS": "200"})
+    assert text.exit_code == 0 and "MISMATCH" in text.stdout and "flagged below 0.001" in text.stdout
+    bad = runner.invoke(app, [*args, "--weights", "control:1,test:1"])
+    assert bad.exit_code == 2 and "one weight for each variant" in bad.output
 
 
 def test_plan_and_offpolicy(shared_data):

@@ -190,23 +190,42 @@ def analyze(
     control: str = typer.Option(..., "--control", help="Value of the control variant"),
     metric: list[str] = typer.Option(..., "--metric", help="Numeric column to compare (repeatable)"),
     covariate: str | None = typer.Option(None, "--covariate", help="Pre-period column for CUPED"),
-    correction: str = typer.Option("none", "--correction", help="holm, bh or none"), alpha: float = AlphaOption,
+    correction: str = CorrectionOption, alpha: float = AlphaOption,
+    weights: str | None = typer.Option(None, "--weights", help="Planned split for the SRM check, NAME:WEIGHT,… (default: equal)"),
     chart: Path | None = ChartOption, json: bool = JsonOption,
 ) -> None:
-    """Compare variants in a per-unit results table (Welch t-test, relative lift with delta-method CI)."""
+    """Compare variants in a per-unit results table (Welch t-test, relative lift with delta-method CI),
+    with the sample-ratio check against the planned split and Holm's correction by default."""
     from qianmian.charts.experiments import report_lift_rows
+    from qianmian.experiments.analysis import file_units, parse_weights, srm_check
     from qianmian.experiments.reports import analyze_file, result_rows
 
     with errors_to_exit(), working(f"reading {file.name}", json):
+        planned = parse_weights(weights) if weights else None
+        units = file_units(file, variant_col)
+        check = srm_check(units, planned)
         res = analyze_file(file, variant_col=variant_col, control=control, metrics=metric, covariate=covariate,
                            alpha=alpha, correction=correction)  # type: ignore[arg-type]
     rows = result_rows(res)
     with errors_to_exit():
         _chart(chart, report_lift_rows(rows, alpha=alpha), f"{file.name}: lift vs {control}", alpha)
     if json:
-        print_json(rows)
-    else:
-        _show_results(file.name, rows)
+        print_json({"units": units, "srm": {**vars(check), "mismatch": check.mismatch, "weights": planned or "equal"},
+                    "correction": correction, "results": rows})
+        return
+    _show_results(file.name, rows)
+    _print_srm(units, check, planned)
+    if correction != "none":
+        console.print(f"p adj.: corrected across {sum(1 for r in rows if r['p_value'] is not None)} comparisons "
+                      f"({'Holm' if correction == 'holm' else 'Benjamini-Hochberg'})")
+
+
+def _print_srm(units: dict[str, int], check: Any, planned: dict[str, float] | None) -> None:
+    split = ", ".join(f"{v} {n:,}" for v, n in sorted(units.items()))
+    plan = "equal weights" if planned is None else "weights " + ", ".join(f"{k}:{v:g}" for k, v in planned.items())
+    verdict = "[red]MISMATCH: find the cause before trusting any result[/red]" if check.mismatch else "ok"
+    console.print(f"units: {split}; SRM against {plan}: p = {check.p_value:.3g} (flagged below {check.threshold:g}) {verdict}",
+                  highlight=False)
 
 
 @app.command()

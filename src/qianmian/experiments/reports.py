@@ -184,7 +184,7 @@ def analyze_table(
     metrics: Sequence[str],
     covariate: str | None = None,
     alpha: float = 0.05,
-    correction: st.Correction = "none",
+    correction: st.Correction = "holm",
 ) -> tuple[VariantResult, ...]:
     """Welch comparisons of every treatment with `control` on each per-unit column in `metrics`
     (CUPED on the pre-period `covariate` column when given). Rows with a NULL metric are skipped."""
@@ -231,7 +231,7 @@ def analyze_file(
     metrics: Sequence[str],
     covariate: str | None = None,
     alpha: float = 0.05,
-    correction: st.Correction = "none",
+    correction: st.Correction = "holm",
 ) -> tuple[VariantResult, ...]:
     """`analyze_table` over a file read by an in-memory DuckDB store (the same aggregate path)."""
     from qianmian.store import connect
