@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     writer_interval_seconds: float = Field(1.0, description="… or once the oldest waiting row is this old")
     cache_refresh_seconds: float = Field(30.0, description="How often caches (keys, experiences, profiles, audiences) reload from the store")
     storefront_experiment: str | None = Field(None, description="Experiment whose variant each storefront request is assigned to (control = default page)")
+    srm_threshold: float = Field(0.001, gt=0, lt=1, description="Experiment reports flag a sample-ratio mismatch when the split's chi-square p-value is below this")
 
     @classmethod
     def from_toml(cls, path: Path | str, **overrides: Any) -> "Settings":

@@ -106,3 +106,43 @@ def test_behaviour_filter_metrics_and_module(duck, tmp_path):
         assert mean[("count:cart", v)] > 0
     other = next(r for r in rep.results if r.metric == "exists:click@other" and r.comparison is not None)
     assert other.comparison.error == "ZERO_CONTROL_MEAN"  # one bad metric does not blank the report
+
+
+def _by(doc, metric, variant):
+    return next(r for r in doc["results"] if r["metric"] == metric and r["variant"] == variant)
+
+
+def test_cuped_reports_adjusted_means_beside_the_raw_ones(duck, tmp_path):
+    load(duck, tmp_path, n=800, seed=3)
+    on = report_dict(experiment_report(duck, EXPERIMENT.name, as_of=AS_OF, metrics=["purchase_conversion"]))
+    off = report_dict(experiment_report(duck, EXPERIMENT.name, as_of=AS_OF, metrics=["purchase_conversion"], cuped=False))
+    assert on["cuped"] and on["cuped_metrics"] == ["purchase_conversion"] and off["cuped_metrics"] == []
+    t, c = _by(on, "purchase_conversion", "test"), _by(on, "purchase_conversion", "control")
+    assert (t["mean"], c["mean"]) == (_by(off, "purchase_conversion", "test")["mean"], _by(off, "purchase_conversion", "control")["mean"])
+    assert t["adjusted_mean"] != t["mean"] and c["adjusted_mean"] != c["mean"]  # the scenario's pre-period explains some of the outcome
+    assert t["lift_rel"] == pytest.approx(t["adjusted_mean"] / c["adjusted_mean"] - 1)  # the lift is on the adjusted means
+    assert "CUPED-adjusted" in experiment_report(duck, EXPERIMENT.name, as_of=AS_OF, metrics=["purchase_conversion"]).summary
+
+
+def test_no_pre_period_means_no_adjustment_and_the_same_p_value(duck, tmp_path):
+    exposures, _ = load(duck, tmp_path, n=800, seed=3)
+    ExperimentRegistry(duck).create(Experiment("no-pre", EXPERIMENT.variants, start=EXPERIMENT.start, end=EXPERIMENT.end, window_days=7, pre_days=0))
+    log_exposures(duck, exposures.assign(experiment="no-pre"))  # the same shoppers, no pre-period window
+    on = report_dict(experiment_report(duck, "no-pre", as_of=AS_OF, metrics=["purchase_conversion", "gmv_per_visitor"]))
+    off = report_dict(experiment_report(duck, "no-pre", as_of=AS_OF, metrics=["purchase_conversion", "gmv_per_visitor"], cuped=False))
+    assert on["cuped_metrics"] == []
+    for metric in ("purchase_conversion", "gmv_per_visitor"):
+        a, b = _by(on, metric, "test"), _by(off, metric, "test")
+        assert a["adjusted_mean"] is None and a["method"] == b["method"] != "cuped"
+        assert (a["mean"], a["lift_rel"], a["p_value"]) == (b["mean"], b["lift_rel"], b["p_value"])
+
+
+def test_the_srm_threshold_is_reported_and_changes_the_verdict(duck, tmp_path):
+    load(duck, tmp_path, n=1500, seed=4, drop_test=0.1)
+    default = experiment_report(duck, EXPERIMENT.name, as_of=AS_OF, metrics=["purchase_conversion"])
+    p = default.srm.p_value
+    assert report_dict(default)["srm"]["threshold"] == 0.001 and not default.srm.mismatch and p > 0.001
+    strict = experiment_report(duck, EXPERIMENT.name, as_of=AS_OF, metrics=["purchase_conversion"], srm_threshold=(1 + p) / 2)
+    assert strict.srm.mismatch and f"< {strict.srm.threshold:g}" in strict.summary
+    with pytest.raises(ValueError, match="srm_threshold"):
+        experiment_report(duck, EXPERIMENT.name, as_of=AS_OF, metrics=["purchase_conversion"], srm_threshold=1.5)

@@ -106,10 +106,10 @@ def test_every_page_opens_with_nothing_fetched_from_elsewhere(tab, live):
     tab.page.on("request", lambda r: seen.append(r.url))
     for name in PAGES:
         tab.open(name)
-        if name == "gta":  # the slice has no amounts: the planner says so and offers benchmark rates
-            assert "no GMV" in tab.page.inner_text("[data-testid=error]")
-            tab.page.click("text=Use the benchmark rates")
-            tab.settle()
+        if name == "gta":  # the slice has no amounts: the planner opens on the benchmark rates and says why
+            tab.page.wait_for_selector("[data-testid=gta-note]")
+            assert "no GMV" in tab.page.inner_text("[data-testid=gta-note]")
+            assert tab.page.is_checked("[data-testid=gta-benchmark]")
         tab.page.wait_for_selector(f"[data-testid={expected[name]}]")
         assert tab.page.locator("[data-testid=error]").count() == 0, tab.page.inner_text("[data-testid=error]")
         assert tab.page.get_attribute(f"#nav a[data-page={name}]", "class") == "active"
@@ -252,10 +252,20 @@ def test_read_an_experiment_result(tab, live):
     report = httpx.get(f"{live.url}/v1/experiments/demo-aa-2to8/report", params={"as_of": AS_OF}).json()
     assert p.inner_text("[data-testid=exp-summary]") == report["summary"]
     assert p.get_attribute("[data-testid=srm]", "data-mismatch") == "false"
-    cells = p.locator("[data-testid=exp-results] tbody tr").all_inner_texts()
-    assert len(cells) == len(report["results"])
-    for row, result in zip(cells, report["results"]):
-        assert f"{result['n']:,}" in row and result["variant"] in row
+    assert "flagged below 0.001" in p.inner_text("[data-testid=srm]")  # the SRM threshold is said, not implied
+    heads = p.locator("[data-testid=exp-results] thead th").all_inner_texts()
+    assert "mean (raw)" in heads and "mean (CUPED-adjusted)" in heads
+    raw, adjusted = heads.index("mean (raw)"), heads.index("mean (CUPED-adjusted)")
+    rows = p.locator("[data-testid=exp-results] tbody tr")
+    assert rows.count() == len(report["results"]) and report["cuped_metrics"] == ["purchase_conversion"]
+    for i, result in enumerate(report["results"]):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert cells[2] == f"{result['n']:,}" and cells[1] == result["variant"]
+        assert cells[raw] == f"{result['mean']:.2%}"
+        assert cells[adjusted] == ("not adj." if result["adjusted_mean"] is None else f"{result['adjusted_mean']:.2%}")
+    test_row = next(r for r in report["results"] if r["metric"] == "purchase_conversion" and r["variant"] == "test")
+    assert test_row["adjusted_mean"] != test_row["mean"]  # the demo's pre-period days do adjust it
+    assert "not adjusted" in p.inner_text("[data-testid=cuped-note]").lower()
     assert p.locator("svg[aria-label='lifts with intervals']").count() == 2  # the report and the close-out
     tab.shot("experiment-result")
 

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from qianmian.cli.common import (
-    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table,
+    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, settings,
 )
 from qianmian.errors import InputError
 
@@ -170,7 +170,8 @@ def report(
 
     with errors_to_exit(), working(f"computing {name}", json):
         rep = experiment_report(open_store(store), name, as_of=_when(as_of, "as-of"), metrics=metric or None,
-                                alpha=alpha, correction=correction, cuped=cuped, sequential=sequential)  # type: ignore[arg-type]
+                                alpha=alpha, correction=correction, cuped=cuped, sequential=sequential,  # type: ignore[arg-type]
+                                srm_threshold=settings().srm_threshold)
     doc = report_dict(rep)
     with errors_to_exit():
         _chart(chart, report_lift_rows(doc["results"], alpha=alpha), f"{name}: lift vs {rep.control}", alpha)
@@ -178,7 +179,8 @@ def report(
         print_json(doc)
         return
     _show_results(f"{name} as of {as_of}", doc["results"])
-    console.print(f"units: {rep.units}  SRM p = {rep.srm.p_value:.3g}{'  [red]MISMATCH[/red]' if rep.srm.mismatch else ''}"
+    console.print(f"units: {rep.units}  SRM p = {rep.srm.p_value:.3g} (flagged below {rep.srm.threshold:g})"
+                  f"{'  [red]MISMATCH[/red]' if rep.srm.mismatch else ''}"
                   f"  excluded (seen in several variants): {rep.multiple_exposures}")
     console.print(rep.summary)
 

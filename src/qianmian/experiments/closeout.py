@@ -95,6 +95,7 @@ def closeout(
     dimensions: Sequence[Dimension] = DIMENSIONS,
     alpha: float = 0.05,
     cuped: bool = True,
+    srm_threshold: float = 0.001,
 ) -> Closeout:
     """Close out `campaign`: its experiment's report plus results per customer type, audience, creative."""
     exp = _campaign_experiment(ExperimentRegistry(store), campaign, experiment)
@@ -106,7 +107,7 @@ def closeout(
                               dimensions=dimensions, pre_days=exp.pre_days if cuped else 0.0)
     frame = store.execute(expr)
     overall = frame[frame.dimension == "all"]
-    report = report_from_frame(exp, overall, ms, as_of=as_of, alpha=alpha, cuped=cuped)
+    report = report_from_frame(exp, overall, ms, as_of=as_of, alpha=alpha, cuped=cuped, srm_threshold=srm_threshold)
     segs = _segments(frame[frame.dimension != "all"], exp, ms, alpha=alpha, cuped=cuped)
     return Closeout(campaign, report, segs)
 

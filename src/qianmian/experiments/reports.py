@@ -4,10 +4,14 @@
 compares every treatment variant with control on every metric:
 
 - proportion metrics: two-proportion z-test; mean metrics: Welch t-test; with `cuped=True` both
-  use the metric's own pre-period value as covariate (CUPED); ratio metrics: delta method;
+  use the metric's own pre-period value as covariate (CUPED), one θ and x̄ over every variant so
+  each variant has one adjusted mean (`adjusted_mean`, shown beside the raw `mean`); a metric
+  whose covariate does not vary (no pre-period data) is not adjusted: the plain test runs and its
+  p-value is the one `cuped=False` gives; ratio metrics: delta method;
 - p-values corrected across metrics × variants (Holm by default, or Benjamini–Hochberg);
 - `sequential=True`: always-valid intervals for reading the test before it ends;
-- a sample-ratio-mismatch check against the planned weights, and a plain-language summary.
+- a sample-ratio-mismatch check against the planned weights (flagged below `srm_threshold`, the
+  setting of that name), and a plain-language summary.
 
 `analyze_table(store, table, …)` does the same for a per-unit results table (Welch on every column).
 """
@@ -36,7 +40,8 @@ Statistic = st.SampleMean | st.Proportion | st.RatioStatistic | st.CupedStatisti
 
 @dataclass(frozen=True)
 class VariantResult:
-    """One metric in one variant; `comparison` is None for control. `p_adjusted` after correction."""
+    """One metric in one variant; `comparison` is None for control. `p_adjusted` after correction.
+    `mean` is the raw mean; `adjusted_mean` the CUPED-adjusted one (None when not adjusted)."""
 
     metric: str
     label: str
@@ -47,6 +52,7 @@ class VariantResult:
     comparison: st.Comparison | None = None
     p_adjusted: float = math.nan
     higher_is_better: bool = True
+    adjusted_mean: float | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class ExperimentReport:
     correction: st.Correction
     sequential: bool
     alpha: float
+    cuped: bool = False  # asked for; which metrics were adjusted: results with an adjusted_mean
 
     @property
     def summary(self) -> str:
@@ -81,12 +88,13 @@ def statistic(metric: Metric, row: dict[str, Any], *, cuped: bool) -> Statistic:
     return st.Proportion(n, x.sum) if metric.kind == "proportion" else x
 
 
-def compare(control: Statistic, treatment: Statistic, *, alpha: float) -> st.Comparison:
-    """The test that fits the statistic's type."""
+def compare(control: Statistic, treatment: Statistic, *, alpha: float, cuped_at: tuple[float, float] | None = None) -> st.Comparison:
+    """The test that fits the statistic's type (`cuped_at`: the report's θ and x̄ for CUPED)."""
     if isinstance(control, st.RatioStatistic) and isinstance(treatment, st.RatioStatistic):
         return st.ratio_comparison(control, treatment, alpha=alpha)
     if isinstance(control, st.CupedStatistic) and isinstance(treatment, st.CupedStatistic):
-        return st.cuped(control, treatment, alpha=alpha)
+        theta, xbar = cuped_at or (None, None)
+        return st.cuped(control, treatment, alpha=alpha, theta=theta, xbar=xbar)
     if isinstance(control, st.Proportion) and isinstance(treatment, st.Proportion):
         return st.two_proportions(control, treatment, alpha=alpha)
     if isinstance(control, st.SampleMean) and isinstance(treatment, st.SampleMean):
@@ -99,14 +107,42 @@ def _results(
 ) -> list[VariantResult]:
     out = []
     for m in metrics:
-        base = statistic(m, rows[control], cuped=cuped)
-        out.append(VariantResult(m.name, m.label or m.name, m.kind, control, base.n, _plain_mean(base), higher_is_better=m.higher_is_better))
+        stats = _covariate_or_plain(m, {v: statistic(m, r, cuped=cuped) for v, r in rows.items()})
+        at = _cuped_at(list(stats.values()))
+        base = stats[control]
+        out.append(VariantResult(m.name, m.label or m.name, m.kind, control, base.n, _plain_mean(base), higher_is_better=m.higher_is_better,
+                                 adjusted_mean=_adjusted_mean(base, at)))
         for v in (v for v in rows if v != control):
-            s = statistic(m, rows[v], cuped=cuped)
-            c = compare(base, s, alpha=alpha)
+            s = stats[v]
+            c = compare(base, s, alpha=alpha, cuped_at=at)
             c = st.sequential(c, base.n + s.n, tuning_n=tuning_n) if sequential else c
-            out.append(VariantResult(m.name, m.label or m.name, m.kind, v, s.n, _plain_mean(s), c, higher_is_better=m.higher_is_better))
+            out.append(VariantResult(m.name, m.label or m.name, m.kind, v, s.n, _plain_mean(s), c, higher_is_better=m.higher_is_better,
+                                     adjusted_mean=_adjusted_mean(s, at)))
     return out
+
+
+def _covariate_or_plain(metric: Metric, stats: dict[str, Statistic]) -> dict[str, Statistic]:
+    """The CUPED statistics when the covariate varies; else each variant's plain statistic, so a
+    report without pre-period data gives exactly the unadjusted test (same means, same p-value)."""
+    cuped = [s for s in stats.values() if isinstance(s, st.CupedStatistic)]
+    if len(cuped) < len(stats) or st.has_covariate(cuped):
+        return stats
+    plain = lambda s: st.Proportion(s.n, s.post.sum) if metric.kind == "proportion" else s.post  # noqa: E731
+    return {v: plain(s) for v, s in stats.items()}  # type: ignore[union-attr]
+
+
+def _cuped_at(stats: list[Statistic]) -> tuple[float, float] | None:
+    """(θ, x̄) over every variant, or None when the statistics are not CUPED ones."""
+    cuped = [s for s in stats if isinstance(s, st.CupedStatistic)]
+    if not cuped or len(cuped) < len(stats):
+        return None
+    return st.cuped_theta(cuped), st.pooled_pre_mean(cuped)
+
+
+def _adjusted_mean(s: Statistic, at: tuple[float, float] | None) -> float | None:
+    if at is None or not isinstance(s, st.CupedStatistic) or s.n < 1:
+        return None
+    return st.cuped_adjusted(s, *at)[0] if s.n >= 2 else s.post.mean
 
 
 def _plain_mean(s: Statistic) -> float:
@@ -135,6 +171,7 @@ def experiment_report(
     cuped: bool = True,
     sequential: bool = False,
     tuning_n: float = 5000,
+    srm_threshold: float = st.SRM_THRESHOLD,
 ) -> ExperimentReport:
     """Report one experiment as of `as_of` from its exposures and the events that followed."""
     exp = ExperimentRegistry(store).get(experiment) if isinstance(experiment, str) else experiment
@@ -144,7 +181,8 @@ def experiment_report(
         window_days=exp.window_days, pre_days=exp.pre_days if cuped else 0.0, start=exp.start, end=exp.end,
     )
     frame = store.execute(expr)
-    return report_from_frame(exp, frame, ms, as_of=as_of, alpha=alpha, correction=correction, cuped=cuped, sequential=sequential, tuning_n=tuning_n)
+    return report_from_frame(exp, frame, ms, as_of=as_of, alpha=alpha, correction=correction, cuped=cuped, sequential=sequential,
+                             tuning_n=tuning_n, srm_threshold=srm_threshold)
 
 
 def report_from_frame(
@@ -158,6 +196,7 @@ def report_from_frame(
     cuped: bool = True,
     sequential: bool = False,
     tuning_n: float = 5000,
+    srm_threshold: float = st.SRM_THRESHOLD,
 ) -> ExperimentReport:
     """The report from the aggregate's result (one row per variant)."""
     rows = {str(r["variant"]): r for r in frame.to_dict("records")}
@@ -167,11 +206,11 @@ def report_from_frame(
     extra = sorted(set(rows) - set(units))
     if extra:
         raise InputError(f"variants in exposures of {exp.name!r}", f"a subset of {list(exp.variant_names)}", extra)
-    check = st.srm([units[v] for v in exp.variant_names], list(exp.weights))
+    check = st.srm([units[v] for v in exp.variant_names], list(exp.weights), threshold=srm_threshold)
     present = {v: rows[v] for v in exp.variant_names if v in rows}
     res = _results(present, metrics, exp.control, alpha=alpha, cuped=cuped, sequential=sequential, tuning_n=tuning_n)
     dup = int(frame["multiple_exposures"].iloc[0]) if len(frame) else 0
-    return ExperimentReport(exp.name, as_of_end(as_of), exp.control, units, check, dup, corrected(res, correction), correction, sequential, alpha)
+    return ExperimentReport(exp.name, as_of_end(as_of), exp.control, units, check, dup, corrected(res, correction), correction, sequential, alpha, cuped)
 
 
 # -- analyst tables ---------------------------------------------------------------------------------
@@ -248,12 +287,13 @@ def analyze_file(
 
 # -- presentation -----------------------------------------------------------------------------------
 def result_rows(results: Sequence[VariantResult]) -> list[dict[str, Any]]:
-    """Flat rows: metric, variant, n, mean and, against control, lift_abs, lift_rel, ci_low, ci_high
-    (relative lift), p_value, p_adjusted, error."""
+    """Flat rows: metric, variant, n, mean (raw), adjusted_mean (CUPED, else None) and, against
+    control, lift_abs, lift_rel, ci_low, ci_high (relative lift, on the adjusted means when
+    adjusted), p_value, p_adjusted, error."""
     rows = []
     for r in results:
         c = r.comparison
-        row = {"metric": r.metric, "variant": r.variant, "n": r.n, "mean": r.mean}
+        row = {"metric": r.metric, "variant": r.variant, "n": r.n, "mean": r.mean, "adjusted_mean": r.adjusted_mean}
         row |= {
             "lift_abs": c.lift_abs if c else None, "lift_rel": c.lift_rel if c else None,
             "ci_low": c.ci_rel[0] if c else None, "ci_high": c.ci_rel[1] if c else None,
@@ -270,8 +310,9 @@ def report_dict(report: ExperimentReport) -> dict[str, Any]:
     return {
         "experiment": report.experiment, "as_of": report.as_of, "control": report.control, "units": report.units,
         "srm": {"observed": report.srm.observed, "expected": report.srm.expected, "chi2": report.srm.chi2,
-                "p_value": report.srm.p_value, "mismatch": report.srm.mismatch},
-        "multiple_exposures": report.multiple_exposures, "correction": report.correction,
+                "p_value": report.srm.p_value, "threshold": report.srm.threshold, "mismatch": report.srm.mismatch},
+        "multiple_exposures": report.multiple_exposures, "correction": report.correction, "cuped": report.cuped,
+        "cuped_metrics": sorted({r.metric for r in report.results if r.adjusted_mean is not None}),
         "sequential": report.sequential, "alpha": report.alpha,
         "results": result_rows(report.results), "summary": report.summary,
     }
@@ -291,6 +332,7 @@ def sentence(r: VariantResult, control: str) -> str:
     if c.error is not None:
         return f"{r.label[:1].upper()}{r.label[1:]}: no comparison ({c.error.lower().replace('_', ' ')})."
     vs = f"{_fmt_value(r, c.treatment_mean)} vs {_fmt_value(r, c.control_mean)}"
+    vs = f"CUPED-adjusted {vs}" if c.method == "cuped" else vs
     detail = f"({vs}; {1 - c.alpha:.0%} CI {c.ci_rel[0]:+.0%} to {c.ci_rel[1]:+.0%}; p = {c.p_value:.2g})"
     if c.p_value >= c.alpha:
         return f"On {r.label}, {r.variant} and {control} are not distinguishable {detail}."
@@ -311,8 +353,8 @@ def summary_text(report: ExperimentReport) -> str:
     split = ", ".join(f"{report.units[v]:,} {v}" for v in report.units)
     parts = [f"Experiment {report.experiment}, as of {report.as_of:%Y-%m-%d %H:%M}: {n:,} shoppers ({split})."]
     if report.srm.mismatch:
-        parts.append(f"Warning: the split does not match the plan (sample-ratio mismatch, p = {report.srm.p_value:.1g}); "
-                     "find the cause before trusting these results.")
+        parts.append(f"Warning: the split does not match the plan (sample-ratio mismatch, p = {report.srm.p_value:.1g} "
+                     f"< {report.srm.threshold:g}); find the cause before trusting these results.")
     parts += [s for s in (sentence(r, report.control) for r in report.results) if s]
     if report.correction != "none":
         parts.append(f"Significance is judged after correcting for {sum(r.comparison is not None for r in report.results)} "

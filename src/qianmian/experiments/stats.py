@@ -8,7 +8,8 @@ dataclasses carry them and the functions below turn them into tests and interval
 - `two_proportions`: the pooled two-proportion z-test with Wald intervals;
 - `ratio_comparison`: a ratio metric (e.g. average order value = revenue / orders) by the delta method;
 - `cuped`: regression adjustment on a pre-period covariate (CUPED);
-- `srm`: sample-ratio mismatch (chi-square goodness of fit, flagged at p < 0.001);
+- `srm`: sample-ratio mismatch (chi-square goodness of fit, flagged at p < threshold, default
+  `SRM_THRESHOLD` = 0.001; the `srm_threshold` setting changes it);
 - `sequential_interval`: always-valid intervals (Howard et al. 2021 normal-mixture confidence
   sequences) that may be read at any time without inflating false positives;
 - `holm`, `benjamini_hochberg`: multiple-testing corrections;
@@ -26,6 +27,7 @@ report.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -273,23 +275,43 @@ def cuped_theta(stats: list[CupedStatistic]) -> float:
     return num / den if den > 0 else 0.0
 
 
-def cuped(control: CupedStatistic, treatment: CupedStatistic, *, alpha: float = 0.05, theta: float | None = None) -> Comparison:
+def has_covariate(stats: Sequence[CupedStatistic]) -> bool:
+    """True when the pre-period covariate varies within the variants (pooled variance > 0).
+
+    Without that (no pre-period data, or the same value for every unit) θ is 0 and CUPED has
+    nothing to remove: the report then uses the plain test, so its p-value does not change.
+    """
+    return sum(s.pre.variance * (s.n - 1) for s in stats if s.n >= 2) > 0
+
+
+def pooled_pre_mean(stats: Sequence[CupedStatistic]) -> float:
+    """x̄: the covariate's mean over every unit of `stats`."""
+    n = sum(s.n for s in stats)
+    return sum(s.pre.sum for s in stats) / n if n else 0.0
+
+
+def cuped_adjusted(s: CupedStatistic, theta: float, xbar: float) -> tuple[float, float]:
+    """(ȳ − θ(x̄_v − x̄), its variance (s_y² − 2θ·s_xy + θ²·s_x²) / n): one variant's CUPED mean."""
+    var = s.post.variance - 2 * theta * s.covariance + theta * theta * s.pre.variance
+    return s.post.mean - theta * (s.pre.mean - xbar), max(var, 0.0) / s.n
+
+
+def cuped(
+    control: CupedStatistic, treatment: CupedStatistic, *, alpha: float = 0.05, theta: float | None = None, xbar: float | None = None
+) -> Comparison:
     """CUPED: compare ȳ_v − θ(x̄_v − x̄) with the pre-period covariate x removing variance.
 
     Var of each adjusted mean = (s_y² − 2θ·s_xy + θ²·s_x²) / n_v; the relative lift is taken on
-    the adjusted means by the delta method; z-based. `theta` defaults to `cuped_theta`.
+    the adjusted means by the delta method; z-based. `theta` defaults to `cuped_theta` and `xbar`
+    to the pooled covariate mean of the two groups (a report with several treatments passes both,
+    taken over every variant, so each variant has one adjusted mean).
     """
     _check_alpha(alpha)
     if control.n < 2 or treatment.n < 2:
         return failed("cuped", "NO_UNITS", control.mean, treatment.mean, alpha)
     th = cuped_theta([control, treatment]) if theta is None else theta
-    xbar = (control.pre.sum + treatment.pre.sum) / (control.n + treatment.n)
-
-    def adjusted(s: CupedStatistic) -> tuple[float, float]:
-        var = s.post.variance - 2 * th * s.covariance + th * th * s.pre.variance
-        return s.post.mean - th * (s.pre.mean - xbar), max(var, 0.0) / s.n
-
-    (mc, vc), (mt, vt) = adjusted(control), adjusted(treatment)
+    xb = pooled_pre_mean([control, treatment]) if xbar is None else xbar
+    (mc, vc), (mt, vt) = cuped_adjusted(control, th, xb), cuped_adjusted(treatment, th, xb)
     return _compare("cuped", mc, mt, vc, vt, math.inf, alpha)
 
 
@@ -309,8 +331,14 @@ class SRMResult:
         return self.p_value < self.threshold
 
 
-def srm(observed: list[int] | tuple[int, ...], weights: list[float] | tuple[float, ...], *, threshold: float = 0.001) -> SRMResult:
+SRM_THRESHOLD = 0.001
+"""The default p-value below which a split is flagged: a check run on every report must rarely cry wolf."""
+
+
+def srm(observed: list[int] | tuple[int, ...], weights: list[float] | tuple[float, ...], *, threshold: float = SRM_THRESHOLD) -> SRMResult:
     """χ² = Σ (O_v − E_v)² / E_v with E_v = N·w_v/Σw and k−1 degrees of freedom; flag at p < threshold."""
+    if not 0.0 < threshold < 1.0:
+        raise InputError("srm_threshold", "a p-value in (0, 1)", threshold)
     obs = np.asarray(observed, dtype=float)
     w = np.asarray(weights, dtype=float)
     if obs.shape != w.shape or obs.size < 2 or (w <= 0).any():

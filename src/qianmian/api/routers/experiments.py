@@ -105,7 +105,7 @@ def create(body: ExperimentIn, svc: Services = Depends(services)) -> dict[str, A
     return plain(to_row(exp))
 
 
-@router.get("/v1/experiments/{name}/report", summary="Results as of a day: lifts, intervals, p-values, SRM, summary",
+@router.get("/v1/experiments/{name}/report", summary="Results as of a day: raw and CUPED-adjusted means, lifts, intervals, p-values, SRM (threshold: the srm_threshold setting), summary",
             dependencies=[require("read")])
 def report(
     name: str = Name, as_of: str = date_query("Count events and exposures to the end of this day"),
@@ -116,7 +116,7 @@ def report(
     from qianmian.experiments.reports import experiment_report, report_dict
 
     rep = run(svc, experiment_report, svc.store, name, as_of=day(as_of, "as_of"), alpha=alpha, correction=correction,
-              cuped=cuped, sequential=sequential)
+              cuped=cuped, sequential=sequential, srm_threshold=svc.settings.srm_threshold)
     return plain(report_dict(rep))
 
 
@@ -130,6 +130,7 @@ def closeout(
 ) -> dict[str, Any]:
     from qianmian.experiments.closeout import closeout as run_closeout, closeout_dict, lift_rows
 
-    c = run(svc, run_closeout, svc.store, campaign, as_of=day(as_of, "as_of"), experiment=experiment, alpha=alpha)
+    c = run(svc, run_closeout, svc.store, campaign, as_of=day(as_of, "as_of"), experiment=experiment, alpha=alpha,
+            srm_threshold=svc.settings.srm_threshold)
     return plain({**closeout_dict(c), "lifts": lift_rows(c)})
 

@@ -66,7 +66,7 @@ export function field(label, input, attrs = {}) { return h("label", { class: "fi
 export function dateInput(value, attrs = {}) { return h("input", { type: "date", value, ...attrs }); }
 
 export function table(columns, rows, { onRow, selected, testid, empty: emptyText } = {}) {
-  if (!rows.length) return empty(emptyText || "Nothing to show", "");
+  if (!rows.length) return empty(emptyText || "Nothing to show", emptyText ? "" : "No rows for these settings.");
   const head = h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : "" }, c.label)));
   const body = rows.map((r, i) => h("tr", {
     class: [onRow ? "clickable" : "", selected && selected(r) ? "selected" : ""].join(" "),

@@ -190,7 +190,7 @@ function tgiProfile(ctx, state, el) {
       const r = await ctx.api.post("/v1/audiences/tgi", { rule: state.rule, as_of: state.asOf, by: by.value, days: Number(days.value), min_count: Number(minCount.value) || 1, limit: 200, reference });
       const them = reference ? reference : "all";
       const solid = r.rows.filter((x) => !x.small && x.tgi !== null).slice(0, 15);
-      if (!r.target_size) return empty("The audience has no members", "Nothing to profile.");
+      if (!r.target_size) return empty("The audience has no members", "The profile needs members: loosen the rule, or pick an 'as of' day whose events match it.");
       if (!r.reference_size) return empty(`Audience ${reference} has no members as of ${r.as_of}`, "Pick another audience to compare with.");
       if (!solid.length) return empty(`No ${r.by} value with at least ${r.min_count} members`, "Too few members to profile reliably: widen the rule or the window.");
       return h("div", { class: "grid wide-left", style: "margin:0" },

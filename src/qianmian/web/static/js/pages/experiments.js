@@ -73,7 +73,7 @@ function showResults(ctx, exp, el) {
   const run = () => {
     if (!exp.shoppers) {
       clear(out, empty("No exposures yet", `Results appear once shoppers are exposed: serve it from the storefront (QIANMIAN_STOREFRONT_EXPERIMENT=${exp.name}) or load exposures with \`qianmian experiment log FILE\`.`));
-      clear(close, empty("Nothing to close out yet", "The campaign's experiment has no exposures."));
+      clear(close, empty("Nothing to close out yet", "The close-out compares the campaign's exposed shoppers by customer type, audience and creative: it fills once the experiment has exposures."));
       return;
     }
     fill(out, () => report(ctx, exp, asOf.value, cuped.checked, seq.checked), { hint: (e) => (e.status === 404 ? "No exposures yet: the experiment has results once the storefront serves its pages (or exposures are loaded with `qianmian experiment log`)." : null) });
@@ -93,25 +93,44 @@ function liftRows(results, alpha) {
   }));
 }
 
+function srmBadge(srm) {
+  const rule = `flagged when p < ${srm.threshold} (the srm_threshold setting, QIANMIAN_SRM_THRESHOLD)`;
+  const observed = `observed ${srm.observed.map(fmtInt).join(" : ")}, expected ${srm.expected.map((x) => fmtInt(x)).join(" : ")}`;
+  return srm.mismatch
+    ? h("div", { class: "error", "data-testid": "srm", "data-mismatch": "true", "data-threshold": srm.threshold }, h("b", {}, "Sample-ratio mismatch. "),
+      `Observed ${srm.observed.map(fmtInt).join(" : ")} against an expected ${srm.expected.map((x) => fmtInt(x)).join(" : ")} (p = ${srm.p_value.toPrecision(2)} < ${srm.threshold}). Find the cause before trusting these results.`)
+    : h("span", { class: "badge ok", "data-testid": "srm", "data-mismatch": "false", "data-threshold": srm.threshold, title: `${observed}; ${rule}` },
+      `split matches the plan (SRM p = ${srm.p_value.toPrecision(2)}; flagged below ${srm.threshold})`);
+}
+
+function cupedNote(r, exp) {
+  if (!r.cuped) return h("div", { class: "small muted", "data-testid": "cuped-note" }, "CUPED off: means, lifts and p-values are unadjusted.");
+  const adjusted = r.cuped_metrics.map((m) => m.replaceAll("_", " "));
+  const plain = [...new Set(r.results.map((x) => x.metric))].filter((m) => !r.cuped_metrics.includes(m)).map((m) => m.replaceAll("_", " "));
+  return h("div", { class: "small muted", "data-testid": "cuped-note" },
+    adjusted.length ? `CUPED on: ${adjusted.join(", ")} adjusted with each shopper's value in the ${fmtNum(exp.pre_days)} days before exposure; their lift, interval and p-value use the adjusted means. ` : "CUPED on, but no metric has pre-period data: nothing is adjusted. ",
+    plain.length ? `Not adjusted (no pre-period covariate, so the plain test): ${plain.join(", ")}.` : "");
+}
+
 async function report(ctx, exp, asOf, cuped, sequential) {
   const r = await ctx.api.get(`/v1/experiments/${encodeURIComponent(exp.name)}/report`, { as_of: asOf, cuped, sequential });
-  const srm = r.srm.mismatch
-    ? h("div", { class: "error", "data-testid": "srm", "data-mismatch": "true" }, h("b", {}, "Sample-ratio mismatch. "),
-      `Observed ${r.srm.observed.map(fmtInt).join(" : ")} against an expected ${r.srm.expected.map((x) => fmtInt(x)).join(" : ")} (p = ${r.srm.p_value.toPrecision(2)}). Find the cause before trusting these results.`)
-    : h("span", { class: "badge ok", "data-testid": "srm", "data-mismatch": "false" }, `split matches the plan (SRM p = ${r.srm.p_value.toPrecision(2)})`);
   const units = Object.entries(r.units).map(([v, n]) => h("span", { class: "chip" }, `${v}: ${fmtInt(n)}`));
   const rows = r.results.map((x) => ({ ...x }));
+  const adjustedCol = r.cuped_metrics.length
+    ? [{ label: "mean (CUPED-adjusted)", num: true, render: (x) => (x.adjusted_mean === null ? h("span", { class: "muted", title: "not adjusted: no pre-period covariate" }, "not adj.") : fmtMean(x.metric, x.adjusted_mean)) }]
+    : [];
   return h("div", { class: "stack" },
-    h("div", { class: "row" }, srm, units, r.multiple_exposures ? h("span", { class: "badge warn" }, `${fmtInt(r.multiple_exposures)} shoppers seen in several variants (excluded)`) : null),
+    h("div", { class: "row" }, srmBadge(r.srm), units, r.multiple_exposures ? h("span", { class: "badge warn" }, `${fmtInt(r.multiple_exposures)} shoppers seen in several variants (excluded)`) : null),
     h("div", { class: "grid two", style: "margin:0" },
       h("div", {}, lifts(liftRows(r.results, r.alpha), { level: 1 - r.alpha })),
       h("div", {}, table([
         { label: "metric", render: (x) => x.metric.replaceAll("_", " ") }, { label: "variant", key: "variant" }, { label: "n", num: true, render: (x) => fmtInt(x.n) },
-        { label: "mean", num: true, render: (x) => fmtMean(x.metric, x.mean) },
+        { label: r.cuped_metrics.length ? "mean (raw)" : "mean", num: true, render: (x) => fmtMean(x.metric, x.mean) },
+        ...adjustedCol,
         { label: "lift", num: true, render: (x) => (x.lift_rel === null ? (x.error || "") : fmtSignedPct(x.lift_rel)) },
         { label: `${Math.round((1 - r.alpha) * 100)}% CI`, num: true, render: (x) => (x.ci_low === null ? "" : `${fmtSignedPct(x.ci_low)} … ${fmtSignedPct(x.ci_high)}`) },
         { label: "p adj.", num: true, render: (x) => (x.p_adjusted === null ? "" : x.p_adjusted.toPrecision(2)) },
-      ], rows, { testid: "exp-results" }))),
+      ], rows, { testid: "exp-results" }), cupedNote(r, exp))),
     h("div", { class: "summary-text", "data-testid": "exp-summary" }, r.summary));
 }
 
@@ -121,9 +140,10 @@ async function closeout(ctx, exp, asOf) {
     .map((x) => ({ segment: `${s.dimension}: ${s.segment}`, ...x })));
   return h("div", { class: "stack" },
     h("div", { class: "grid two", style: "margin:0" },
-      h("div", {}, c.lifts.length ? lifts(c.lifts, { level: 1 - c.report.alpha }) : empty("No segment has both variants", "")),
+      h("div", {}, c.lifts.length ? lifts(c.lifts, { level: 1 - c.report.alpha }) : empty("No segment has both variants", "Each segment needs exposed shoppers in test and in control: more exposures (with audience and creative recorded) fill it.")),
       h("div", { class: "scroll" }, table([{ label: "segment", key: "segment" }, { label: "n", num: true, render: (x) => fmtInt(x.n) },
         { label: "lift", num: true, render: (x) => fmtSignedPct(x.lift_rel) }, { label: "CI", num: true, render: (x) => `${fmtSignedPct(x.ci_low)} … ${fmtSignedPct(x.ci_high)}` },
-        { label: "p adj.", num: true, render: (x) => (x.p_adjusted === null ? "" : x.p_adjusted.toPrecision(2)) }], seg, { testid: "closeout-table" }))),
+        { label: "p adj.", num: true, render: (x) => (x.p_adjusted === null ? "" : x.p_adjusted.toPrecision(2)) }], seg,
+        { testid: "closeout-table", empty: "No segment with a comparison: segments fill with exposed shoppers in both variants" }))),
     h("div", { class: "summary-text", "data-testid": "closeout-summary" }, c.summary));
 }

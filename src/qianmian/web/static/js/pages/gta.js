@@ -56,18 +56,29 @@ export async function render(view, ctx) {
     }
     return b;
   };
-  const run = async () => {
+  const useBenchmark = () => { useBench.checked = true; benchBox.style.display = ""; };
+  // `opening`: the first, automatic plan. A store whose purchases carry no amounts (the Taobao demo
+  // slice) has no reference GMV, so the page opens on the benchmark rates and says why.
+  const run = async ({ opening = false } = {}) => {
     clear(out, loading("Planning…"));
     try {
       clear(out, result(await ctx.api.post("/v1/reports/gta", body())));
     } catch (err) {
       const noGmv = /GMV > 0/.test(err.message || "");
+      if (noGmv && opening && !useBench.checked) {
+        useBenchmark();
+        await run();
+        out.prepend(h("div", { class: "notice", "data-testid": "gta-note" }, h("b", {}, "Planned from the benchmark rates. "),
+          "This store's purchases carry no amounts (as in the Taobao demo slice), so the reference period has no GMV to learn each stage's conversion, "
+          + "value per buyer and GMV mix from. The example rates on the left stand in: replace them with your category's, or load purchases with amounts to plan from your own reference."));
+        return;
+      }
       clear(out, errorBox(err, noGmv ? "The reference period has no GMV (this store's purchases carry no amounts, as in the Taobao demo slice). Tick “Use benchmark rates” to plan from rates you supply." : null),
-        noGmv ? h("button", { style: "margin-top:10px", onclick: () => { useBench.checked = true; benchBox.style.display = ""; run(); } }, "Use the benchmark rates") : null);
+        noGmv ? h("button", { style: "margin-top:10px", onclick: () => { useBenchmark(); run(); } }, "Use the benchmark rates") : null);
     }
   };
-  go.addEventListener("click", run);
-  run();
+  go.addEventListener("click", () => run());
+  run({ opening: true });
 }
 
 function result(r) {

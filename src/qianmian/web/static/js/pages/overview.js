@@ -52,7 +52,7 @@ export async function render(view, ctx) {
 
 async function aiplCard(ctx, asOf) {
   const r = await ctx.api.get("/v1/reports/aipl", { as_of: asOf });
-  if (!r.total) return empty(`No consumer holds an AIPL stage as of ${asOf}`, "Pick a later date, or check that events have user ids.");
+  if (!r.total) return empty(`No consumer holds an AIPL stage as of ${asOf}`, `Stages come from events with a user id up to that day: pick a day inside the data (${ctx.first} → ${ctx.last}) or load events that carry user ids.`);
   return h("div", {}, aiplFunnel(r.counts, r.shares),
     h("div", { class: "row small muted", style: "margin-top:6px" }, h("span", { "data-testid": "aipl-total", "data-value": r.total }, `${fmtInt(r.total)} consumers hold a stage as of ${r.as_of}`)));
 }
@@ -74,9 +74,9 @@ async function fastCard(ctx, asOf, since) {
 }
 
 async function flowCard(ctx, start, end) {
-  if (start >= end) return empty("Pick a 'from' date before 'as of'", "");
+  if (start >= end) return empty("Pick a 'from' date before 'as of'", "The flow follows each consumer's stage from the first date to the second.");
   const r = await ctx.api.get("/v1/reports/flow", { start, end });
-  if (!r.links.length) return empty("No consumer held a stage at either date", "");
+  if (!r.links.length) return empty("No consumer held a stage at either date", `Events with user ids before these dates fill the flow: pick dates inside the data (${ctx.first} → ${ctx.last}).`);
   const chip = (k, label) => h("span", { class: "chip", "data-testid": `flow-${k}`, "data-value": r[k] }, `${label} ${fmtInt(r[k])}`);
   return h("div", {}, sankey(r.links, { leftLabel: `as of ${r.start}`, rightLabel: `as of ${r.end}` }),
     legend(["A", "I", "P", "L", "none"].map((st) => [STAGE_NAMES[st], STAGE_COLORS[st]])),
@@ -88,7 +88,7 @@ async function funnelCard(ctx, period) {
   const r = await ctx.api.get("/v1/reports/funnel", { period, steps: "view>cart,fav>buy" });
   const row = r.funnel[0];
   const rates = r.rates[0] || {};
-  if (!row || !row.users[0]) return empty("No views in this period", "");
+  if (!row || !row.users[0]) return empty("No views in this period", "The funnel starts from shoppers with a view event: pick a period with views, or load view events (not only purchases).");
   const labels = r.steps.map((st) => st.join(" / "));
   return h("div", {}, bars(labels, row.users, { colors: ["#8cc0ff", "#3d7fe0", "#f59f00"], sub: row.overall_rate.map((x) => fmtPct(x)) }),
     h("div", { class: "row small", style: "margin-top:4px" },

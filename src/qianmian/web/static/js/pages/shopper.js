@@ -62,7 +62,7 @@ async function profile(ctx, id, asOf) {
     h("div", { class: "scroll", style: "max-height:300px" }, table([
       { label: "time", render: (e) => String(e.ts).replace("T", " ").slice(0, 16) }, { label: "behaviour", key: "behavior" },
       { label: "item", key: "item_id" }, { label: "category", key: "category_id" }, { label: "amount", num: true, render: (e) => (e.amount === null ? "" : fmtMoney(e.amount)) },
-    ], s.recent, { testid: "shopper-events" })));
+    ], s.recent, { testid: "shopper-events", empty: "No events up to this day: events with this user id fill it" })));
 }
 
 function preview(ctx, id, el) {
