@@ -18,7 +18,7 @@ from qianmian.cli.common import (
 from qianmian.errors import InputError
 from qianmian.metrics.common import Period, to_date
 
-app = typer.Typer(help="Consumer-asset reports: AIPL, flow, FAST, GROW, GTA, TGI, funnel, lifecycle, RFM, association.",
+app = typer.Typer(help="Consumer-asset reports: AIPL, flow, FAST, GROW, GTA, TGI, funnel, lifecycle, RFM, association, CLV.",
                   no_args_is_help=True)
 
 ChartOption = typer.Option(None, "--chart", help="Also draw a chart: FILE.png or FILE.html (inline SVG)")
@@ -400,6 +400,67 @@ def association(
         {"if": " + ".join(x["antecedents"]), "then": " + ".join(x["consequents"]), "support": x["support"],
          "confidence": x["confidence"], "lift": x["lift"]} for x in r.top_rules
     ], units={"support": "share", "confidence": "share", "lift": "number"})
+
+
+# -- CLV ------------------------------------------------------------------------------------------
+@app.command()
+def clv(
+    calibration_end: str = typer.Option(..., "--calibration-end", help="Fit on buys up to this day (YYYY-MM-DD, included)"),
+    horizon: str = typer.Option("90d", "--horizon", help="Forecast horizon for expected purchases and CLV (e.g. 90d)"),
+    holdout_end: str | None = typer.Option(None, "--holdout-end", help="Check against buys up to this day (default: the last buy)"),
+    calibration_start: str | None = typer.Option(None, "--calibration-start", help="Only buys from this day on"),
+    unit: str = typer.Option("week", "--unit", help="Model time unit: week (as published) or day"),
+    discount: float = typer.Option(0.10, "--discount", help="Annual discount rate for CLV (0.1 = 10%)"),
+    margin: float = typer.Option(1.0, "--margin", help="Share of revenue that is margin, in (0, 1]"),
+    chart: Path | None = ChartOption, store: str | None = StoreOption, json: bool = JsonOption,
+) -> None:
+    """BG/NBD + Gamma-Gamma: parameters, calibration-vs-holdout check, P(alive), expected purchases, CLV."""
+    from qianmian.clv import ClvOptions, clv_report
+
+    days = _days(horizon, "horizon")
+    with errors_to_exit():
+        options = ClvOptions(unit=unit, annual_discount=discount, margin=margin)  # type: ignore[arg-type]
+    r = _run("CLV", json, store, lambda s: clv_report(s, calibration_end=calibration_end, holdout_end=holdout_end,
+                                                       horizon_days=days, calibration_start=calibration_start, options=options))
+    if chart is not None and r.holdout is None:
+        err_console.print("no holdout window after the calibration end: no chart drawn", highlight=False)
+    elif r.holdout is not None:
+        h = r.holdout
+        _chart(chart, lambda: _clv_charts().holdout_chart(h.buckets, title=f"Calibration to {r.model.calibration_end} vs holdout to {h.end}"), "CLV")
+    if json:
+        return print_json(r.to_dict())
+    _print_clv(r)
+
+
+def _days(text: str, field: str) -> int:
+    t = text.strip().lower()
+    if not (t.endswith("d") and t[:-1].isdigit() and int(t[:-1]) > 0):
+        raise typer.BadParameter(f"expected a number of days such as 90d, received {text!r}", param_hint=f"--{field}")
+    return int(t[:-1])
+
+
+def _print_clv(r: Any) -> None:
+    m, d = r.model, r.to_dict()
+    console.print(f"fitted on {m.consumers:,} consumers ({m.repeat_consumers:,} with repeat purchases), buys up to {m.calibration_end}, time in {m.options.unit}s")
+    print_table("BG/NBD (purchases and drop-out)", [d["bgnbd"]])
+    print_table("Gamma-Gamma (spend per purchase)", [d["gamma_gamma"]] if d["gamma_gamma"] else [])
+    if r.holdout is not None:
+        h = r.holdout
+        print_table(f"calibration vs holdout {h.start}..{h.end}: mean purchases per consumer", [
+            {"repeat purchases (calibration)": b["frequency"], "consumers": b["consumers"], "actual": b["actual_mean"],
+             "predicted": b["predicted_mean"]} for b in h.buckets])
+        console.print(f"holdout repeat purchases: predicted {h.predicted_total:,.1f}, actual {h.actual_total:,}")
+    f = r.forecast
+    clv_text = "n/a (no amounts)" if f["clv"] is None else f"{f['clv']:,.2f}"
+    console.print(f"next {r.horizon_days} days: {f['expected_purchases']:,.1f} expected purchases, CLV {clv_text}; "
+                  f"mean P(alive) {f['mean_p_alive']:.3f}, {f['p_alive_below_0_3']:,} consumers with P(alive) < 0.3")
+    print_table(f"top consumers by {r.horizon_days}-day value", r.top)
+
+
+def _clv_charts() -> Any:
+    from qianmian.charts import clv as clv_charts
+
+    return clv_charts
 
 
 def _charts() -> Any:

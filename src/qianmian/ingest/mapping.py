@@ -8,6 +8,11 @@ the built-in ones in `layouts/`). A field spec is either a column name or a tabl
 - ``{ product = ["A", "B"], abs = true }`` (A × B, e.g. quantity × price)
 - ``{ constant = "buy", when = { column = "C", prefix = "X", value = "return" } }``
 - ``{ column = "C", derive = "product_noun" }`` (a category from a product description)
+
+File-level options: ``delimiter = "whitespace"`` (runs of spaces/tabs separate fields, as in CDNOW),
+``header = "auto"`` (the first line is a header when all its fields are column names the mapping
+knows, else `columns` name the fields), ``identical_rows = "events"`` (identical records are separate
+events, e.g. two equal purchases on one day, instead of duplicates).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from qianmian.errors import ConfigError
 from qianmian.store import schema
 from qianmian.store.staging import Format
 
-LAYOUTS = ("taobao", "online-retail", "retailrocket")
+LAYOUTS = ("taobao", "online-retail", "retailrocket", "cdnow")
+WHITESPACE = "whitespace"
 EVENT_FIELDS = tuple(c for c in schema.EVENTS.names if c not in ("source", "properties"))
 USER_FIELDS = tuple(schema.USERS.names)
 _SPEC_KEYS = {"column", "optional", "type", "abs", "upper", "strip_suffix", "unit", "format", "product", "constant", "when", "derive"}
@@ -57,8 +63,9 @@ class Mapping:
     name: str
     fields: dict[str, FieldSpec]
     format: Format | None = None
-    header: bool = True
+    header: bool | Literal["auto"] = True
     delimiter: str = ","
+    identical_rows: Literal["duplicates", "events"] = "duplicates"
     columns: tuple[str, ...] = ()
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     timezone: str | None = None
@@ -69,6 +76,11 @@ class Mapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)
+
+    def known_names(self) -> set[str]:
+        """Every column name the mapping knows: `columns`, aliases and the columns it reads."""
+        aliases = {a for alts in self.aliases.values() for a in alts} | set(self.aliases)
+        return set(self.columns) | aliases | self.source_columns()
 
     def source_columns(self) -> set[str]:
         cols = set().union(*(s.columns() for s in self.fields.values()))
@@ -113,11 +125,18 @@ def parse_mapping(raw: dict[str, Any], where: str = "mapping") -> Mapping:
     fmt = raw.get("format")
     if fmt not in (None, "csv", "jsonl", "parquet"):
         raise ConfigError(f"{where}: format: expected csv, jsonl or parquet, received {fmt!r}")
+    header = raw.get("header", True)
+    if header not in (True, False, "auto"):
+        raise ConfigError(f"{where}: header: expected true, false or \"auto\", received {header!r}")
+    identical = raw.get("identical_rows", "duplicates")
+    if identical not in ("duplicates", "events"):
+        raise ConfigError(f"{where}: identical_rows: expected \"duplicates\" or \"events\", received {identical!r}")
     return Mapping(
         name=str(raw.get("name", where)),
         fields=specs,
         format=fmt,
-        header=bool(raw.get("header", True)),
+        header=header,
+        identical_rows=identical,
         delimiter=str(raw.get("delimiter", ",")),
         columns=tuple(raw.get("columns", ())),
         aliases={k: tuple(v) for k, v in raw.get("aliases", {}).items()},

@@ -22,8 +22,8 @@ import ibis
 import pandas as pd
 
 from qianmian.errors import InputError
-from qianmian.ingest.mapping import Mapping, load_mapping
-from qianmian.ingest.transform import checked, is_utc, json_columns, source_types, to_local
+from qianmian.ingest.mapping import WHITESPACE, Mapping, load_mapping
+from qianmian.ingest.transform import checked, is_utc, json_columns, md5, source_types, to_local, whitespace_columns
 from qianmian.store import Store, schema
 from qianmian.store import staging
 from qianmian.store.recovery import BATCH_PREFIX
@@ -86,9 +86,9 @@ def ingest_file(
         sha256 = digest.submit(_sha256, p)  # hashlib releases the GIL: it reads the file while DuckDB works
         report("reading", 0)
         fmt = m.format or staging.detect_format(p)
-        checks, rejects = _scan_and_check(engine, p, m, fmt, ingest_id)
+        checks, rejects, header = _scan_and_check(engine, p, m, fmt, ingest_id)
         report("writing", 0)
-        first_record = 2 if (fmt == "csv" and m.header) else 1  # record number of the first data row
+        first_record = 2 if header else 1  # record number of the first data row
         counts = _write(store, engine, checks, rejects, m, Batch(p, ingest_id, started_at, sha256), first_record)
         engine.drop_table(checks.get_name(), force=True)
     finally:
@@ -99,21 +99,39 @@ def ingest_file(
     return IngestResult(ingest_id, str(p), m.name, seconds=time.perf_counter() - started, **counts)
 
 
-def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, fmt: staging.Format, ingest_id: str) -> tuple[ibis.Table, pd.DataFrame]:
-    names = (staging.header_columns(p, m.delimiter) if m.header else list(m.columns)) if fmt == "csv" else []
+def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, fmt: staging.Format, ingest_id: str) -> tuple[ibis.Table, pd.DataFrame, bool]:
+    names, header = _names(p, m, fmt)
     if fmt == "csv" and not names:
         raise InputError("mapping columns", "column names for a file without a header", names)
     canon = _canonical_names(names, m)
-    raw, view, rejects_table = staging.scan(engine, p, fmt=fmt, columns=source_types(m, canon) if fmt == "csv" else {},
-                                      header=m.header, delimiter=m.delimiter)
+    split = fmt == "csv" and m.delimiter == WHITESPACE  # read whole lines, split them in the engine
+    raw, view, rejects_table = staging.scan(engine, p, fmt=fmt, columns=source_types(m, canon) if fmt == "csv" and not split else {},
+                                      header=header, delimiter=m.delimiter, lines=split)
     pre = None
-    if "_line" in raw.columns:
+    if split:
+        raw, pre = whitespace_columns(raw, canon)
+    elif "_line" in raw.columns:
         raw, pre = json_columns(raw, m.source_columns())
     _require_columns(raw, m)
     name = f"_qm_checked_{ingest_id.replace('-', '_')}"
     engine.create_table(name, checked(raw, m, pre_reason=pre), temp=True)
     engine.drop_view(view, force=True)
-    return engine.table(name), staging.rejects(engine.con, rejects_table)
+    return engine.table(name), staging.rejects(engine.con, rejects_table), header
+
+
+def _names(p: Path, m: Mapping, fmt: staging.Format) -> tuple[list[str], bool]:
+    """(source column names, whether the first line is a header) for a CSV-like file.
+
+    `header = "auto"`: the first line is a header when every field on it is a name the mapping
+    knows (a column, an alias or a column it reads); otherwise `columns` name the fields.
+    """
+    if fmt != "csv":
+        return [], False
+    header = m.header
+    if header == "auto":
+        first = [f.strip().lstrip("\ufeff") for f in staging.split_fields(staging.first_line(p), m.delimiter)]
+        header = bool(first) and set(first) <= m.known_names()
+    return (staging.header_columns(p, m.delimiter) if header else list(m.columns)), bool(header)
 
 
 def _canonical_names(names: list[str], m: Mapping) -> list[str]:
@@ -132,6 +150,9 @@ def _require_columns(raw: ibis.Table, m: Mapping) -> None:
 def _events(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping, ingest_id: str) -> ibis.Table:
     """The new events: event columns of the good rows, tagged with the batch (recovery finds them by it)."""
     events = good.select(*[c for c in schema.EVENTS.names if c in good.columns], source=ibis.literal(ingest_id))
+    if m.identical_rows == "events":  # the k-th of identical records gets its own id (the same k on a re-ingest)
+        k = ibis.row_number().over(group_by=events.event_id).cast("string")
+        events = events.mutate(event_id=md5(events.event_id + "#" + k))
     if not is_utc(m):
         return events
     span = engine.execute(good.aggregate(lo=good.ts.min(), hi=good.ts.max())).iloc[0]

@@ -404,3 +404,15 @@ def json_columns(lines: ibis.Table, columns: set[str]) -> tuple[ibis.Table, ibis
     bad = ~ok
     reason = ibis.ifelse(bad, ibis.literal('line: expected a JSON object, received "') + t["_line"].left(200) + '"', NULL_TEXT)
     return t, reason
+
+
+def whitespace_columns(lines: ibis.Table, names: list[str]) -> tuple[ibis.Table, ibis.Value]:
+    """Columns `names` split from each line (`_line`) at runs of whitespace, and the reason for lines
+    with another number of fields."""
+    fields = strip(lines["_line"]).re_split(r"\s+")
+    count = ibis.ifelse(strip(lines["_line"]) == "", 0, fields.length())
+    t = lines.mutate(**{c: fields[i] for i, c in enumerate(names)}, _qm_fields=count)
+    expect = f"line: expected {len(names)} fields separated by whitespace ({' '.join(names)}), received "
+    reason = ibis.ifelse(t["_qm_fields"] != len(names),
+                         ibis.literal(expect) + t["_qm_fields"].cast(dt.string) + ': "' + t["_line"].left(200) + '"', NULL_TEXT)
+    return t, reason

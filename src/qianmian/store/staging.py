@@ -33,21 +33,34 @@ def detect_format(path: Path) -> Format:
 
 def header_columns(path: Path, delimiter: str) -> list[str]:
     """The column names on the first line of a (possibly gzipped) CSV file."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:  # type: ignore[operator]
-        first = fh.readline()
-    row = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    first = first_line(path)
+    row = split_fields(first, delimiter)
     if not row:
         raise InputError("file", "a header line naming the columns", first[:80])
     return [c.strip().lstrip("\ufeff") for c in row]
 
 
-def scan(engine, path: Path, *, fmt: Format, columns: dict[str, str], header: bool, delimiter: str = ",") -> tuple[object, str, str | None]:
+def split_fields(line: str, delimiter: str) -> list[str]:
+    """The fields of one text line: runs of whitespace separate them for delimiter "whitespace"."""
+    if delimiter == "whitespace":
+        return line.split()
+    return next(csv.reader(io.StringIO(line), delimiter=delimiter), [])
+
+
+def first_line(path: Path) -> str:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:  # type: ignore[operator]
+        return fh.readline()
+
+
+def scan(engine, path: Path, *, fmt: Format, columns: dict[str, str], header: bool, delimiter: str = ",",
+         lines: bool = False) -> tuple[object, str, str | None]:
     """Register `path` as an Ibis table scanned lazily, typed by `columns` (name -> DuckDB type).
 
     Records the parser rejects (broken quoting, wrong column count, a value that does not fit its
     type) are collected in a rejects table when the scan runs; `rejects(...)` reads them afterwards.
-    Returns (table, name of the registered view, rejects table name or None). Options travel
+    `lines=True` (and JSON Lines) reads each line whole into one text column `_line`, skipping a
+    header line when `header`. Returns (table, name of the registered view, rejects table name or None). Options travel
     escaped by Ibis, never spliced into SQL text.
     """
     n = next(_ids)
@@ -61,8 +74,8 @@ def scan(engine, path: Path, *, fmt: Format, columns: dict[str, str], header: bo
         strict_mode=True, store_rejects=True, rejects_table=rejects, rejects_scan=f"_qm_rscan_{n}",
         max_line_size=1048576, auto_detect=False,
     )
-    if fmt == "jsonl":
-        options.update(columns={LINE: "VARCHAR"}, header=False, delim="\x1e", quote="", escape="")
+    if fmt == "jsonl" or lines:
+        options.update(columns={LINE: "VARCHAR"}, header=header and lines, delim="\x1e", quote="", escape="")
     return engine.read_csv(str(path), **options), view, rejects
 
 

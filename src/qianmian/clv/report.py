@@ -1,0 +1,119 @@
+"""`clv_report`: fitted parameters, a calibration-vs-holdout check and a forecast for the store.
+
+The holdout check is the standard one for BG/NBD (Fader, Hardie & Lee 2005, fig. 5): consumers are
+grouped by their repeat purchases in the calibration window (0, 1, …, 6, 7+) and, per group, the
+mean purchase days actually seen in the holdout window is set beside the mean the model expected
+(E[Y(t) | x, t_x, T] with t = the holdout length). Totals over all consumers come with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qianmian.clv import models as M
+from qianmian.clv.scores import ClvModel, ClvOptions, fit_store, score_frame
+from qianmian.clv.summary import holdout_purchases
+from qianmian.errors import InputError
+from qianmian.metrics.common import DateLike, check_days, records, to_date
+from qianmian.store import Store
+
+TOP_BUCKET = 7
+
+
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """Predicted vs actual repeat purchase days in (calibration end, holdout end]."""
+
+    start: dt.date
+    end: dt.date
+    predicted_total: float
+    actual_total: int
+    buckets: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "days": (self.end - self.start).days + 1,
+                "predicted_total": self.predicted_total, "actual_total": self.actual_total, "buckets": self.buckets}
+
+
+@dataclass(frozen=True)
+class ClvReport:
+    """What `qianmian report clv` prints (see docs/clv.md for what each number means)."""
+
+    model: ClvModel
+    horizon_days: int
+    forecast: dict[str, Any]
+    holdout: HoldoutCheck | None
+    top: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.model.to_dict(), "horizon_days": self.horizon_days, "forecast": self.forecast,
+                "holdout": None if self.holdout is None else self.holdout.to_dict(), "top": self.top}
+
+
+def clv_report(
+    store: Store, *, calibration_end: DateLike, holdout_end: DateLike | None = None, horizon_days: int = 90,
+    calibration_start: DateLike | None = None, options: ClvOptions = ClvOptions(), top: int = 10,
+) -> ClvReport:
+    """Fit on the buys up to `calibration_end`; check against the holdout up to `holdout_end` (default:
+    the last day with a buy, when it is after the calibration end); forecast `horizon_days` ahead."""
+    check_days(horizon_days, "horizon")
+    model, summary = fit_store(store, calibration_end=calibration_end, calibration_start=calibration_start, options=options)
+    scored = score_frame(model, summary, purchase_days=(horizon_days,), value_days=(horizon_days,))
+    end = _holdout_end(store, model.calibration_end, holdout_end)
+    check = holdout_check(store, model, summary, end) if end is not None else None
+    return ClvReport(model, horizon_days, _forecast(scored, horizon_days), check, _top(scored, horizon_days, top))
+
+
+def holdout_check(store: Store, model: ClvModel, summary: pd.DataFrame, holdout_end: dt.date) -> HoldoutCheck:
+    """Per calibration-frequency bucket: consumers, mean actual and mean predicted holdout purchases."""
+    cal = model.calibration_end
+    actual = store.execute(holdout_purchases(store.table("events"), calibration_end=cal, holdout_end=holdout_end))
+    merged = summary.merge(actual, on="user_id", how="left").fillna({"holdout_purchases": 0})
+    u = model.options.unit_days
+    t = ((holdout_end - cal).days) / u
+    x, t_x, T = (merged[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
+    predicted = M.expected_purchases(model.bgnbd, t, x, t_x / u, T / u)
+    frame = pd.DataFrame({"bucket": np.minimum(x, TOP_BUCKET).astype(int), "actual": merged.holdout_purchases.astype(float),
+                          "predicted": predicted})
+    per = frame.groupby("bucket").agg(consumers=("actual", "size"), actual_mean=("actual", "mean"),
+                                      predicted_mean=("predicted", "mean")).reset_index()
+    per["frequency"] = per.bucket.map(lambda b: f"{b}+" if b == TOP_BUCKET else str(b))
+    rows = records(per[["frequency", "consumers", "actual_mean", "predicted_mean"]])
+    return HoldoutCheck(cal + dt.timedelta(days=1), holdout_end, float(predicted.sum()), int(frame.actual.sum()), rows)
+
+
+def _holdout_end(store: Store, cal: dt.date, given: DateLike | None) -> dt.date | None:
+    if given is not None:
+        end = to_date(given, "holdout_end")
+        if end <= cal:
+            raise InputError("holdout_end", f"a day after the calibration end {cal}", str(given))
+        return end
+    ev = store.table("events")
+    last = store.execute(ev.filter(ev.behavior == "buy").ts.max())
+    if last is None or pd.isna(last):
+        return None
+    last_day = pd.Timestamp(last).date()
+    return last_day if last_day > cal else None
+
+
+def _forecast(scored: pd.DataFrame, days: int) -> dict[str, Any]:
+    purchases, value = scored[f"expected_purchases_{days}d"], scored[f"clv_{days}d"]
+    return {
+        "consumers": int(len(scored)),
+        "expected_purchases": float(purchases.sum()),
+        "clv": None if value.isna().all() else float(value.sum()),
+        "mean_p_alive": float(scored.p_alive.mean()),
+        "p_alive_below_0_3": int((scored.p_alive < 0.3).sum()),
+        "expected_spend_mean": None if scored.expected_spend.isna().all() else float(scored.expected_spend.mean()),
+    }
+
+
+def _top(scored: pd.DataFrame, days: int, n: int) -> list[dict[str, Any]]:
+    key = f"clv_{days}d" if not scored[f"clv_{days}d"].isna().all() else f"expected_purchases_{days}d"
+    cols = ["user_id", "frequency", "recency_days", "T_days", "p_alive", f"expected_purchases_{days}d", "expected_spend", f"clv_{days}d"]
+    return records(scored.sort_values([key, "user_id"], ascending=[False, True]).head(n)[cols])
