@@ -18,7 +18,7 @@ BAD = [
     ('count(view, 30x) > 1', 13, "a window such as 30d", "30x"),
     ('"; drop table events; --', 1, 'a closing " for the string', '"; drop table events…'),
     ('aipl = "I"; drop table events; --', 11, "a name, a value, an operator or a parenthesis", "; drop table events;…"),
-    ("aipl = 'I'", 8, "a name, a value, an operator or a parenthesis", "'I'"),
+    ("aipl = 'I'", 8, 'a string in double quotes: use "I"', "'I'"),
     ('aipl = "X"', 8, 'one of "A", "I", "P", "L" for aipl', "X"),
     ('lifecycl = "lost"', 1, "did you mean lifecycle?", "lifecycl"),
     ('count(pv, 30d) > 1', 7, "a behaviour: one of expose, view", "pv"),

@@ -10,7 +10,8 @@ from pathlib import Path
 import typer
 
 from qianmian.cli.common import (
-    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table,
+    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, warn,
+    warn_past_data,
 )
 
 app = typer.Typer(help="Audiences (人群): rules, previews, materialized membership, templates.", no_args_is_help=True)
@@ -39,6 +40,19 @@ def _rule_errors() -> Iterator[None]:
         raise
 
 
+def _rule_warnings(registry, name_or_rule: str) -> list[dict]:
+    """Warnings for a rule (or saved audience) that names a trait or trait value no consumer has;
+    each is also printed on stderr (stdout stays one JSON document with --json)."""
+    from qianmian.audiences import check
+    from qianmian.audiences.rules.hints import rule_warnings
+
+    text = registry.get(name_or_rule).rule if registry.exists(name_or_rule) else name_or_rule
+    found = rule_warnings(registry.store, check(text, audience_exists=registry.exists), text)
+    for w in found:
+        warn(w.message)
+    return [w.to_dict() for w in found]
+
+
 def _registry(store: str | None):
     from qianmian.audiences import AudienceRegistry
 
@@ -57,9 +71,11 @@ def create(
 ) -> None:
     """Check a rule and save it as an audience (a bad rule changes nothing)."""
     with _rule_errors():
-        audience = _registry(store).create(name, rule, priority=priority, description=description, replace=replace)
+        registry = _registry(store)
+        audience = registry.create(name, rule, priority=priority, description=description, replace=replace)
+        warnings = _rule_warnings(registry, rule)
     if json:
-        print_json(audience.to_dict())
+        print_json({**audience.to_dict(), "warnings": warnings})
         return
     console.print(f"saved [bold]{audience.name}[/bold] v{audience.version} (priority {audience.priority})")
     console.print(audience.sentence(), highlight=False)
@@ -106,10 +122,14 @@ def preview(
     json: bool = JsonOption,
 ) -> None:
     """Size, share of all consumers and a sample of members as of a date."""
+    with _rule_errors():
+        registry = _registry(store)
+        warnings = _rule_warnings(registry, name_or_rule)
+        warn_past_data(registry.store, as_of)
     with _rule_errors(), working("counting members", json):
-        result = _registry(store).preview(name_or_rule, as_of=as_of, sample=sample, random_state=seed)
+        result = registry.preview(name_or_rule, as_of=as_of, sample=sample, random_state=seed)
     if json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "warnings": warnings})
         return
     share = f"{result.share:.2%}" if result.share is not None else "n/a"
     console.print(f"{result.size:,} of {result.total:,} consumers ({share}) as of {result.as_of}")
@@ -129,7 +149,8 @@ def explain(
         registry = _registry(store)
         rule = registry.get(name_or_rule).rule if registry.exists(name_or_rule) else name_or_rule
         tree = check(rule, audience_exists=registry.exists)
-    out = {"rule": to_text(tree), "sentence": to_sentence(tree)}
+        warnings = _rule_warnings(registry, rule)
+    out = {"rule": to_text(tree), "sentence": to_sentence(tree), "warnings": warnings}
     if json:
         print_json(out)
         return

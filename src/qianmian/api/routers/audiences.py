@@ -2,7 +2,9 @@
 the TGI profile against all consumers, apply seed templates, materialize, and strategy crowds.
 
 `POST /v1/audiences/check` answers 200 for a bad rule too (`ok: false` with the line, column and
-what was expected), so an editor can validate on every keystroke without error noise.
+what was expected), so an editor can validate on every keystroke without error noise. A good rule
+that names a trait no consumer has, or a trait value never seen, comes back `ok: true` with
+`warnings` (each with line, column, message and the known names or values).
 """
 
 from __future__ import annotations
@@ -94,7 +96,20 @@ def check_rule(store: Store, rule: str) -> dict[str, Any]:
                 "expected": exc.expected, "received": str(exc.received), "caret": exc.caret()}
     except InputError as exc:
         return {"ok": False, "message": str(exc), "expected": exc.expected, "received": str(exc.received)}
-    return {"ok": True, "rule": to_text(tree), "sentence": to_sentence(tree)}
+    from qianmian.audiences.rules.hints import rule_warnings
+
+    warnings = [w.to_dict() for w in rule_warnings(store, tree, rule)]
+    return {"ok": True, "rule": to_text(tree), "sentence": to_sentence(tree), "warnings": warnings}
+
+
+def rule_warning_dicts(store: Store, rule: str) -> list[dict[str, Any]]:
+    """Warnings (unknown traits, trait values never seen) for a checked rule or saved audience."""
+    from qianmian.audiences import check
+    from qianmian.audiences.rules.hints import rule_warnings
+
+    registry = _registry(store)
+    text = _rule_of(registry, rule)
+    return [w.to_dict() for w in rule_warnings(store, check(text, audience_exists=registry.exists), text)]
 
 
 def rule_flags(store: Store, rule: str, *, as_of: dt.date) -> ibis.Table:
@@ -170,7 +185,7 @@ def check(body: RuleIn, svc: Services = Depends(services)) -> dict[str, Any]:
 def preview(body: PreviewIn, svc: Services = Depends(services)) -> dict[str, Any]:
     as_of = day(body.as_of, "as_of")
     result = run(svc, lambda: _registry(svc.store).preview(body.rule, as_of=as_of, sample=body.sample, random_state=body.seed))
-    return plain(result.to_dict())
+    return plain({**result.to_dict(), "warnings": run(svc, rule_warning_dicts, svc.store, body.rule)})
 
 
 @router.post(P + "/tgi", summary="TGI profile of a rule's (or audience's) members against all consumers or another rule or audience", dependencies=[require("read")])
@@ -182,7 +197,7 @@ def tgi(body: TGIIn, svc: Services = Depends(services)) -> dict[str, Any]:
 def create(body: AudienceIn, svc: Services = Depends(services)) -> dict[str, Any]:
     audience = run(svc, lambda: _registry(svc.store).create(
         body.name, body.rule, priority=body.priority, description=body.description, replace=body.replace, at=svc.clock()))
-    return plain(audience.to_dict())
+    return plain({**audience.to_dict(), "warnings": run(svc, rule_warning_dicts, svc.store, body.rule)})
 
 
 @router.get(P + "/templates/{template}", summary="The audiences a seed template proposes for this store", dependencies=[require("read")])

@@ -8,6 +8,7 @@
     symbols   ( ) , = == != <> < <= > >=
 
 Anything else (`;`, `--`, `'`, `*` …) is an error at its position: a rule has no way to say SQL.
+A single-quoted (or typographic-quoted) string is an error that shows the double-quoted form.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def _next(rule: str, i: int) -> Token:
     simple = {"(": "lparen", ")": "rparen", ",": "comma"}
     if ch in simple:
         return Token(simple[ch], ch, ch, i)  # type: ignore[arg-type]
+    if ch in "'‘’“”":
+        raise _single_quote(rule, i)
     raise RuleError(rule, i, "a name, a value, an operator or a parenthesis", _snippet(rule, i))
 
 
@@ -90,6 +93,15 @@ def _string(rule: str, start: int) -> Token:
         out.append(ch)
         i += 1
     raise RuleError(rule, start, 'a closing " for the string that starts here', _snippet(rule, start))
+
+
+def _single_quote(rule: str, i: int) -> RuleError:
+    """Strings take double quotes: say so, with the string rewritten (`'FR'` → `"FR"`)."""
+    end = next((j for j in range(i + 1, len(rule)) if rule[j] in "'‘’“”"), -1)
+    inner = rule[i + 1 : end] if end > 0 else rule[i + 1 :].split()[0] if rule[i + 1 :].split() else ""
+    hint = '"' + inner.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    got = rule[i : end + 1] if end > 0 else _snippet(rule, i)
+    return RuleError(rule, i, f"a string in double quotes: use {hint}", got)
 
 
 def _number_or_window(rule: str, i: int) -> Token:

@@ -105,7 +105,8 @@ function ruleEditor(ctx, state, refreshList, onValid) {
       }
       state.valid = true; state.rule = text; state.asOf = asOf.value;
       check.className = "validation ok";
-      clear(check, h("div", {}, "✓ ", r.sentence), r.rule !== text ? h("div", { class: "small muted mono" }, `reads as: ${r.rule}`) : null);
+      clear(check, h("div", {}, "✓ ", r.sentence), r.rule !== text ? h("div", { class: "small muted mono" }, `reads as: ${r.rule}`) : null,
+        ...(r.warnings || []).map((w) => h("div", { class: "warn", "data-testid": "aud-warning" }, `⚠ ${w.message}`)));
       preview(mine);
       onValid();
     } catch (err) { clear(check, errorBox(err)); }
