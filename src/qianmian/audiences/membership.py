@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from qianmian.audiences.rules import Sources, check, compile_flags, expand
-from qianmian.audiences.rules.compiler import UPLIFT_TERMS
+from qianmian.audiences.rules.compiler import CLV_TERMS, UPLIFT_TERMS
 from qianmian.audiences.rules import tree as T
 from qianmian.audiences.rules.catalog import FIELDS
 from qianmian.audiences.tags import active_tags_table
@@ -44,7 +44,7 @@ def sources(
     expanded = [expand(r, resolve) for r in rules]
     if features is None:
         needed = parts_for(expanded) if rules else PARTS
-        features = consumer_features(store, as_of=as_of, spec=FeatureSpec(windows=(30,)), parts=needed)
+        features = consumer_features(store, as_of=as_of, spec=_feature_spec(expanded), parts=needed)
     return Sources(features, store.table("events"), tags, end_of(as_of), resolve, _uplift_scores(store, expanded))
 
 
@@ -60,7 +60,20 @@ def _uplift_scores(store: Store, rules: Sequence[T.Expr]) -> ibis.Table | None:
 def parts_for(rules: Sequence[T.Expr]) -> frozenset[Part]:
     """The feature-table parts the fields of `rules` come from (traits are always there)."""
     names = {n.name for r in rules for n in T.walk(r) if isinstance(n, T.Name) and n.name in FIELDS}
-    return frozenset(PART_OF[FIELDS[name].column] for name in names)
+    clv: set[Part] = {"clv"} if _clv_calls(rules) else set()
+    return frozenset(PART_OF[FIELDS[name].column] for name in names) | clv
+
+
+def _clv_calls(rules: Sequence[T.Expr]) -> list[T.Call]:
+    return [n for r in rules for n in T.walk(r) if isinstance(n, T.Call) and n.name in CLV_TERMS]
+
+
+def _feature_spec(rules: Sequence[T.Expr]) -> FeatureSpec:
+    """Behaviour counts for 30 days only, and the CLV horizons the rules ask for (90 / 365 days by default)."""
+    calls = _clv_calls(rules)
+    days = {name: tuple(sorted({a.days for c in calls if c.name == name for a in c.positional if isinstance(a, T.Window)}))
+            for name in CLV_TERMS}
+    return FeatureSpec(windows=(30,), clv_purchase_days=days["expected_purchases"] or (90,), clv_value_days=days["clv"] or (365,))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ Columns (all computed from events with `ts` before the end of `as_of`):
   interest window (ties → smaller id)
 - `gender`, `city`, `country`, `traits` (JSON text) from `users`
 - `tags`: active self-tags, comma-separated and sorted
+- `p_alive`, `expected_purchases_{N}d`, `clv_{N}d` (part "clv", only when asked for): BG/NBD +
+  Gamma-Gamma fitted on the buys before the end of `as_of` (`qianmian.clv`, docs/clv.md); NULL for
+  consumers without a purchase
 
 Per-category and per-brand counts are a long table of their own: `category_features`.
 
@@ -44,6 +47,8 @@ class FeatureSpec:
     behaviors: tuple[str, ...] = ("view", "fav", "cart", "buy")
     interest_days: int = 365
     top_n: int = 3
+    clv_purchase_days: tuple[int, ...] = (90,)
+    clv_value_days: tuple[int, ...] = (365,)
 
     def __post_init__(self) -> None:
         if not self.windows or any(not isinstance(w, int) or w <= 0 for w in self.windows):
@@ -51,21 +56,31 @@ class FeatureSpec:
         unknown = [b for b in self.behaviors if b not in BEHAVIORS]
         if unknown:
             raise InputError("behaviors", f"behaviours among {', '.join(BEHAVIORS)}", unknown)
+        for name in ("clv_purchase_days", "clv_value_days"):
+            days = getattr(self, name)
+            if any(not isinstance(d, int) or d <= 0 for d in days):
+                raise InputError(name, "positive whole numbers of days", days)
         if not 1 <= self.top_n <= 10:
             raise InputError("top_n", "1 to 10", self.top_n)
+
+    def clv_columns(self) -> list[str]:
+        return ["p_alive", *(f"expected_purchases_{d}d" for d in self.clv_purchase_days), *(f"clv_{d}d" for d in self.clv_value_days)]
 
     def count_columns(self) -> list[str]:
         return [f"{b}_{w}d" for b in self.behaviors for w in self.windows]
 
 
-Part = Literal["activity", "lifecycle", "aipl", "top_categories", "tags"]
+Part = Literal["activity", "lifecycle", "aipl", "top_categories", "tags", "clv"]
 PARTS: tuple[Part, ...] = ("activity", "lifecycle", "aipl", "top_categories", "tags")
-"""Optional groups of columns; `user_id` and the `users` profile columns are always there."""
+"""Optional groups of columns; `user_id` and the `users` profile columns are always there. The "clv"
+part fits a model, so it is built only when named (a rule reading `p_alive`, the `clv` export)."""
+ALL_PARTS: tuple[Part, ...] = (*PARTS, "clv")
 PART_OF: dict[str, Part] = {
     "member": "activity", "first_seen": "activity", "last_seen": "activity",
     "aipl": "aipl", "top_category": "top_categories", "top_category_2": "top_categories", "tags": "tags",
     **{c: "lifecycle" for c in ("customer", "lifecycle", "first_purchase", "last_purchase", "recency_days",
                                 "frequency", "monetary", "tenure_days")},
+    "p_alive": "clv", "expected_purchases_90d": "clv", "clv_365d": "clv",
 }
 """The part that provides a column (behaviour counts such as `view_30d` come with "activity")."""
 
@@ -81,22 +96,36 @@ def consumer_features(
     >>> feats = consumer_features(store, as_of="2010-12-09")
     >>> store.execute(feats.filter(feats.lifecycle == "silent").count())  # doctest: +SKIP
     """
+    clv = _clv_scores(store, as_of, spec) if "clv" in parts else None
     return feature_table(
-        store.table("events"), store.table("users"), store.table("user_tags"), as_of=as_of, spec=spec, parts=parts
+        store.table("events"), store.table("users"), store.table("user_tags"), as_of=as_of, spec=spec, parts=parts, clv=clv
     )
+
+
+def _clv_scores(store: Store, as_of: DateLike, spec: FeatureSpec) -> ibis.Table:
+    """The CLV columns for every buyer, fitted on the buys up to `as_of` (the engine aggregates, numpy
+    scores, the small per-consumer table goes back to the engine)."""
+    from qianmian.clv.scores import fit_store, score_frame
+
+    model, summary = fit_store(store, calibration_end=to_date(as_of))
+    frame = score_frame(model, summary, purchase_days=spec.clv_purchase_days, value_days=spec.clv_value_days)
+    return ibis.memtable(frame[["user_id", *spec.clv_columns()]])
 
 
 def feature_table(
     events: ibis.Table, users: ibis.Table, user_tags: ibis.Table, *, as_of: DateLike,
-    spec: FeatureSpec = FeatureSpec(), parts: Collection[Part] = PARTS,
+    spec: FeatureSpec = FeatureSpec(), parts: Collection[Part] = PARTS, clv: ibis.Table | None = None,
 ) -> ibis.Table:
-    """`consumer_features` over explicit tables (for tests and other stores)."""
+    """`consumer_features` over explicit tables (for tests and other stores); part "clv" needs the
+    per-consumer `clv` scores (user_id + `spec.clv_columns()`)."""
     from qianmian.metrics.aipl import aipl_stages
     from qianmian.metrics.lifecycle import lifecycle_states
 
-    unknown = sorted(set(parts) - set(PARTS))
+    unknown = sorted(set(parts) - set(ALL_PARTS))
     if unknown:
-        raise InputError("parts", f"a subset of {list(PARTS)}", unknown)
+        raise InputError("parts", f"a subset of {list(ALL_PARTS)}", unknown)
+    if "clv" in parts and clv is None:
+        raise InputError("clv", "the per-consumer CLV scores for part 'clv'", None)
     end = end_of(as_of)
     past = events.filter(events.user_id.notnull(), events.ts < end)
     builders = {
@@ -105,9 +134,10 @@ def feature_table(
         "aipl": lambda: (aipl_stages(events, as_of=as_of).select("user_id", aipl="stage"), None),
         "top_categories": lambda: (_top_categories(past, end, spec), None),
         "tags": lambda: (_tags(user_tags, as_of), None),
+        "clv": lambda: (clv, None),
     }
     table = _consumers(past, users)
-    for name in PARTS:
+    for name in ALL_PARTS:
         if name in parts:
             table = _attach(table, *builders[name]())
     return _finish(table, users, end)

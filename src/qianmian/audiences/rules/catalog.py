@@ -45,6 +45,7 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "tenure": FieldSpec("number", "tenure_days", "days since the first purchase"),
     "member": FieldSpec("bool", "member", "member"),
     "top_category": FieldSpec("string", "top_category", "top category"),
+    "p_alive": FieldSpec("number", "p_alive", "probability of still being an active customer (BG/NBD)"),
 }
 """Bare names a rule can compare, e.g. `lifecycle in ("silent", "churning")`, `monetary > 500`."""
 
@@ -52,6 +53,8 @@ FUNCTIONS: Final[dict[str, FunctionSpec]] = {
     "count": FunctionSpec(("behavior", "window"), "number", 'count(view, category = "coffee", 30d): events of a behaviour in the window', filters=True),
     "monetary": FunctionSpec(("window",), "number", "monetary(365d): spend in the window (purchases minus returns)", filters=True),
     "orders": FunctionSpec(("window",), "number", "orders(90d): distinct orders in the window", filters=True),
+    "expected_purchases": FunctionSpec(("window",), "number", "expected_purchases(90d): purchases the BG/NBD model expects in the next N days"),
+    "clv": FunctionSpec(("window",), "number", "clv(365d): discounted value expected from the consumer in the next N days (BG/NBD + Gamma-Gamma)"),
     "tag": FunctionSpec(("string",), "bool", 'tag("vegan"): the consumer declared this self-tag', literal_args=True),
     "trait": FunctionSpec(("string",), "string", 'trait("gender"): a user trait (column or traits JSON key)', literal_args=True),
     "in_audience": FunctionSpec(("string",), "bool", 'in_audience("staff"): the consumer is in another audience', literal_args=True),

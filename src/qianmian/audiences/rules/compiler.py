@@ -29,6 +29,7 @@ from qianmian.audiences.rules.catalog import ANY_BEHAVIOR, FIELDS, FILTER_COLUMN
 from qianmian.errors import InputError
 
 EVENT_TERMS = ("count", "monetary", "orders")
+CLV_TERMS = ("expected_purchases", "clv")  # feature-table columns `<name>_<N>d` (see clv_column)
 UPLIFT_TERMS = {"uplift": "uplift", "uplift_rank": "rank_pct"}  # function → column of uplift_scores
 _OPS: dict[str, Callable] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -192,9 +193,16 @@ class _Context:
             return self.table[FIELDS[node.name].column]
         if isinstance(node, T.Call) and node.name == "trait":
             return trait_value(self.table, node.args[0].value)  # type: ignore[union-attr]
+        if isinstance(node, T.Call) and node.name in CLV_TERMS:
+            return self.table[clv_column(node)]
         if isinstance(node, T.Call) and node in self.names:
             return self.table[self.names[node]]
         return self.predicate(node)
+
+
+def clv_column(call: T.Call) -> str:
+    """The feature-table column of `expected_purchases(90d)` / `clv(365d)`: expected_purchases_90d, clv_365d."""
+    return f"{call.name}_{_window(call).days}d"
 
 
 def trait_value(table: ibis.Table, key: str) -> ibis.StringValue:

@@ -157,6 +157,10 @@ def _call_noun(node: T.Call) -> str:
         return f"number of orders{where}{span}"
     if node.name == "trait":
         return f"trait {_noun(pos[0])}" if pos else "trait"
+    if node.name == "expected_purchases":
+        return f"expected purchases in the next {window.days} days" if window else "expected purchases"
+    if node.name == "clv":
+        return f"expected value in the next {window.days} days" if window else "expected value"
     if node.name == "uplift":
         return f"predicted uplift from the model {_noun(pos[0])}"
     if node.name == "uplift_rank":
