@@ -156,6 +156,8 @@ def from_frame(
     unknown_rfm = sorted(set(rfm) - set(RFM_COLUMNS))
     if unknown_rfm:
         raise InputError("rfm", f"keys among {list(RFM_COLUMNS)}", unknown_rfm)
+    if treatment == outcome:
+        raise InputError("outcome", f"a column other than the treatment {treatment!r}", outcome)
     t, keep, arms = _arms(frame[treatment], treated, control)
     rows = frame[keep].reset_index(drop=True)
     cols = list(features) if features else [c for c in frame.columns if c not in (treatment, outcome, id_col)]
@@ -164,7 +166,8 @@ def from_frame(
     ids = rows[id_col].astype(str).to_numpy() if id_col else np.flatnonzero(keep).astype(str)
     if id_col and len(set(ids)) != len(ids):
         raise InputError(f"id column {id_col}", "one row per consumer (unique ids)", "repeated ids")
-    baseline = pd.DataFrame({k: pd.to_numeric(rows[rfm[k]], errors="coerce") if k in rfm else np.nan for k in RFM_COLUMNS})
+    baseline = pd.DataFrame({k: pd.to_numeric(rows[rfm[k]], errors="coerce") if k in rfm else np.nan for k in RFM_COLUMNS},
+                            index=rows.index)
     return RCT(ids, rows[cols], t, _outcome(rows[outcome], outcome), baseline, source, int((~keep).sum()), arms)
 
 
