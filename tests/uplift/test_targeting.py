@@ -114,3 +114,15 @@ def test_uplift_rules_run_on_every_engine(store):
     p = reg.preview('uplift_rank("m") <= 20', as_of=AS_OF, sample=20)
     assert (p.size, p.total) == (3, 20) and sorted(p.sample) == ["u12", "u13", "u14"]
     assert reg.preview('not uplift("m") > 0', as_of=AS_OF).size == 20 - 7  # unscored consumers have no uplift
+
+
+def test_a_rule_naming_a_model_without_scores_warns(tmp_path):
+    from qianmian.audiences.rules import check
+    from qianmian.audiences.rules.hints import rule_warnings
+
+    store = connect(f"duckdb:///{tmp_path / 's.duckdb'}")
+    save_model(store, "email-visit", ids=np.array(["a", "b"]), uplift=np.array([0.1, 0.2]), meta={}, now=NOW)
+    text = 'uplift_rank("email-vist") <= 30 or uplift("email-visit") > 0'
+    (w,) = rule_warnings(store, check(text), text)
+    assert (w.line, w.column) == (1, 13)
+    assert 'no uplift model "email-vist" has saved scores (did you mean "email-visit"?)' in w.message

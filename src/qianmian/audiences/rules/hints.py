@@ -21,7 +21,7 @@ import ibis
 
 from qianmian.audiences.rules import tree as T
 from qianmian.audiences.rules.catalog import TRAIT_COLUMNS
-from qianmian.audiences.rules.compiler import trait_value
+from qianmian.audiences.rules.compiler import UPLIFT_TERMS, trait_value
 from qianmian.audiences.rules.errors import line_column
 from qianmian.store import Store
 
@@ -72,13 +72,14 @@ def _is_trait(node: object) -> bool:
 
 
 def rule_warnings(store: Store, tree: T.Expr, text: str) -> list[RuleWarning]:
-    """Warnings for unknown trait names and trait values no consumer has (see the module docstring)."""
+    """Warnings for unknown trait names and trait values no consumer has (see the module docstring),
+    and for uplift models without saved scores."""
+    out = uplift_warnings(store, tree, text)
     uses = trait_uses(tree)
     if not uses:
-        return []
+        return out
     users = store.table("users")
     names = known_traits(store)
-    out: list[RuleWarning] = []
     values_of: dict[str, list[str]] = {}
     for name_node, values in uses:
         name = name_node.value
@@ -144,3 +145,19 @@ def _listing(options: list[str]) -> str:
 def _warning(text: str, node: T.Node, message: str, known: list[str]) -> RuleWarning:
     line, column = line_column(text, node.pos)
     return RuleWarning(node.pos, line, column, f"rule at {line}:{column}: {message}", tuple(known[:SHOWN]))
+
+
+def uplift_warnings(store: Store, tree: T.Expr, text: str) -> list[RuleWarning]:
+    """`uplift("m")` / `uplift_rank("m")` naming a model with no saved scores (the rule has 0 members)."""
+    calls = [n for n in T.walk(tree) if isinstance(n, T.Call) and n.name in UPLIFT_TERMS and isinstance(n.args[0], T.Str)]
+    if not calls:
+        return []
+    from qianmian.uplift.scores import scores_table  # the uplift package writes the scores
+
+    scores = scores_table(store)
+    models = sorted(store.execute(scores.select("model").distinct())["model"])
+    return [
+        _warning(text, c.args[0], f'no uplift model "{c.args[0].value}" has saved scores{_did_you_mean(c.args[0].value, models)}; '  # type: ignore[union-attr]
+                 f"saved models: {_listing(models)} (qianmian uplift fit --save NAME)", models)
+        for c in calls if c.args[0].value not in models  # type: ignore[union-attr]
+    ]
