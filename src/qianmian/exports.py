@@ -11,6 +11,7 @@ Ibis' Spark backend collects the result on the driver first):
 | `features` | consumer | the consumer feature table (`qianmian.features`): behaviour counts, AIPL stage, lifecycle, RFM inputs, top categories, traits, tags |
 | `aipl` | consumer holding a stage | `user_id`, `stage` (A/I/P/L) |
 | `rfm` | buyer | `user_id`, lifecycle state, recency, frequency, monetary, `r`, `f`, `m`, `cell` |
+| `clv` | buyer | `user_id`, frequency, recency_days, T_days, monetary, `p_alive`, `expected_purchases_90d`, `expected_spend`, `clv_365d` (BG/NBD + Gamma-Gamma fitted on the buys up to `as_of`, docs/clv.md) |
 | `crowds` | clustered consumer | `user_id`, `crowd`, `crowd_name`, `micro_group` (strategy crowds, `k` given or by silhouette) |
 | `quarantine` | row refused at ingestion | file, row number, raw record, field, reason |
 
@@ -117,6 +118,13 @@ def _crowds(store: Store, req: Request) -> ibis.Table:
     return crowd_members(store, crowds(store, as_of=as_of, k=req.k))
 
 
+def _clv(store: Store, req: Request) -> ibis.Table:
+    from qianmian.clv.scores import fit_store, score_frame
+
+    model, summary = fit_store(store, calibration_end=_as_of(store, req))
+    return ibis.memtable(score_frame(model, summary, purchase_days=(90,), value_days=(365,)))
+
+
 def _quarantine(store: Store, req: Request) -> ibis.Table:
     return store.table("quarantine")
 
@@ -127,6 +135,7 @@ KINDS: dict[str, Kind] = {
     "aipl": Kind("each consumer's AIPL stage", _aipl),
     "rfm": Kind("each buyer's recency, frequency, monetary and RFM cell", _rfm),
     "crowds": Kind("each clustered consumer's strategy crowd", _crowds),
+    "clv": Kind("each buyer's P(alive), expected purchases (90 days), expected spend and CLV (365 days)", _clv),
     "quarantine": Kind("rows refused at ingestion, with the field and the reason", _quarantine,
                        order=("quarantined_at", "source", "row_number"), consumers=False),
 }

@@ -91,5 +91,21 @@ def test_bad_input_names_the_field() -> None:
         M.fit_bgnbd(np.array([1.0, 2.0]), np.array([5.0, 9.0]), np.array([4.0, 9.0]))
     with pytest.raises(InputError, match="frequency"):
         M.fit_bgnbd(np.array([-1.0]), np.array([0.0]), np.array([1.0]))
-    with pytest.raises(M.FitError, match="repeat"):
+    with pytest.raises(M.FitError, match="repeat purchases"):
         M.fit_bgnbd(np.zeros(10), np.zeros(10), np.ones(10))
+
+
+def test_analytic_gradients_match_finite_differences() -> None:
+    from scipy import optimize
+
+    rng = np.random.default_rng(3)
+    x, t_x, T = _simulate(rng, 500, r=0.8, alpha=6.0, a=0.6, b=3.0, T=52.0)
+    w = rng.integers(1, 4, len(x)).astype(float)
+    at = np.log([0.7, 5.0, 0.5, 2.5])
+    numeric = optimize.approx_fprime(at, lambda lp: float(w @ M.bgnbd_loglik(np.exp(lp), x, t_x, T)), 1e-7)
+    np.testing.assert_allclose(M.bgnbd_gradient(np.exp(at), x, t_x, T, w), numeric, rtol=1e-4)
+    keep = x > 0
+    m = rng.gamma(5.0, 6.0, int(keep.sum()))
+    at = np.log([6.0, 3.5, 15.0])
+    numeric = optimize.approx_fprime(at, lambda lp: float(w[keep] @ M.gamma_gamma_loglik(np.exp(lp), x[keep], m)), 1e-7)
+    np.testing.assert_allclose(M.gamma_gamma_gradient(np.exp(at), x[keep], m, w[keep]), numeric, rtol=1e-4)

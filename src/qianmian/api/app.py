@@ -39,6 +39,7 @@ ROUTERS: list[str] = [
     "qianmian.api.routers.exports",
     "qianmian.api.routers.uplift",
     "qianmian.api.routers.shoppers",
+    "qianmian.api.routers.guide",
     "qianmian.api.routers.console",
 ]
 

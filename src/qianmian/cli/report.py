@@ -214,6 +214,7 @@ def gta(
     period: str | None = typer.Option(None, "--period", help="The period you plan (for last-year / previous)"),
     benchmark: Path | None = typer.Option(None, "--benchmark", help="JSON of per-stage rates replacing the reference"),
     brand: str | None = BrandOption, category: str | None = CategoryOption,
+    repeats: str | None = typer.Option(None, "--expected-repeats", help="Also forecast today's buyers' repeat purchases and GMV over this horizon (e.g. 90d; BG/NBD)"),
     store: str | None = StoreOption, json: bool = JsonOption,
 ) -> None:
     """GTA planner: from a GMV goal to the buyers and the A/I/P/L consumers needed, and the gap."""
@@ -222,8 +223,10 @@ def gta(
     amount, share = _goal(goal)
     ref = _reference(reference, period)
     rates = _benchmark(benchmark)
+    repeat_days = _days(repeats, "expected-repeats") if repeats else None
     r = _run("GTA", json, store, lambda s: gta_report(s, reference=ref, as_of=as_of, goal=amount, goal_ratio=share,
-                                                       benchmark=rates, brand=brand, category=category), as_of=as_of)
+                                                       benchmark=rates, brand=brand, category=category,
+                                                       repeat_days=repeat_days), as_of=as_of)
     if json:
         return print_json(r.to_dict())
     money = currency()
@@ -238,6 +241,12 @@ def gta(
     console.print("[dim]needed = needed buyers ÷ conversion (people, rounded up); gap = needed − current; "
                   "n/a: the stage has no rate (no consumer or no buyer in the reference) or no pool ('new', 'anonymous')[/dim]",
                   highlight=False)
+    if r.expected_repeats is not None:
+        e = r.expected_repeats
+        gmv = "n/a (no amounts)" if e["expected_gmv"] is None else fmt(e["expected_gmv"], "money", money=money)
+        share_text = "" if e["share_of_goal"] is None else f" ({e['share_of_goal']:.1%} of the goal)"
+        console.print(f"today's {e['buyers']:,} buyers are expected to make {e['expected_purchases']:,.0f} repeat purchases "
+                      f"worth {gmv}{share_text} in the next {e['days']} days (BG/NBD + Gamma-Gamma, docs/clv.md)", highlight=False)
 
 
 # -- TGI, funnel ----------------------------------------------------------------------------------

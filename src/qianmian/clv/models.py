@@ -25,13 +25,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import optimize, special
 
-from qianmian.errors import InputError, QianmianError
+from qianmian.errors import InputError
 
 Array = np.ndarray
 
 
-class FitError(QianmianError):
-    """The optimiser did not converge (too few consumers, or no repeat purchases)."""
+class FitError(InputError):
+    """The data cannot support a fit (too few consumers, no repeat purchases) or the optimum is not finite."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def bgnbd_gradient(params: Array, x: Array, t_x: Array, T: Array, weights: Array
     d_alpha = r / alpha - keep * (r + x) / (alpha + T) - share * (r + x) / (alpha + t_x)
     d_a = ab + share / a
     d_b = ab + dg(b + x) - dg(b) - share * inv_b
-    return np.array([weights @ d_r * r, weights @ d_alpha * alpha, weights @ d_a * a, weights @ d_b * b])
+    return np.array([_wsum(weights, d_r) * r, _wsum(weights, d_alpha) * alpha, _wsum(weights, d_a) * a, _wsum(weights, d_b) * b])
 
 
 def fit_bgnbd(x: Array, t_x: Array, T: Array) -> BgNbd:
@@ -123,13 +123,14 @@ def fit_bgnbd(x: Array, t_x: Array, T: Array) -> BgNbd:
     """
     x, t_x, T = check_rfm(x, t_x, T)
     if len(x) < 4 or not np.any(x > 0):
-        raise FitError(f"BG/NBD needs at least 4 consumers and some repeat purchases, received {len(x)} consumers, {int(np.sum(x > 0))} repeat")
+        raise FitError("buy events", "at least 4 buyers, some with repeat purchases on later days (BG/NBD)",
+                       f"{len(x)} buyers, {int(np.sum(x > 0))} with a repeat purchase")
     rows, weights = _distinct(np.column_stack([x, t_x, T]))
     ux, ut, uT = rows.T
 
     def neg(logp: Array) -> tuple[float, Array]:
         params = np.exp(logp)
-        return -float(weights @ bgnbd_loglik(params, ux, ut, uT)), -bgnbd_gradient(params, ux, ut, uT, weights)
+        return -_wsum(weights, bgnbd_loglik(params, ux, ut, uT)), -bgnbd_gradient(params, ux, ut, uT, weights)
 
     start = np.log([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
     best = _minimize(neg, start, jac=True)
@@ -181,19 +182,33 @@ def gamma_gamma_loglik(params: Array, x: Array, m: Array) -> Array:
             + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(x * m + v))
 
 
+def gamma_gamma_gradient(params: Array, x: Array, m: Array, weights: Array) -> Array:
+    """d(Σ w · ln L) / d(ln p, ln q, ln v) for the Gamma-Gamma likelihood."""
+    p, q, v = params
+    px = p * x
+    dg = special.digamma
+    both = dg(px + q)
+    log_xmv = np.log(x * m + v)
+    d_p = x * (both - dg(px) + np.log(m) + np.log(x) - log_xmv)
+    d_q = both - dg(q) + np.log(v) - log_xmv
+    d_v = q / v - (px + q) / (x * m + v)
+    return np.array([_wsum(weights, d_p) * p, _wsum(weights, d_q) * q, _wsum(weights, d_v) * v])
+
+
 def fit_gamma_gamma(x: Array, m: Array) -> GammaGamma:
     """Maximum-likelihood Gamma-Gamma on the consumers with a repeat purchase (x > 0, m > 0)."""
     x, m = np.asarray(x, dtype="float64"), np.asarray(m, dtype="float64")
     keep = (x > 0) & np.isfinite(m) & (m > 0)
     if keep.sum() < 3:
-        raise FitError(f"Gamma-Gamma needs at least 3 consumers with repeat purchases and positive spend, received {int(keep.sum())}")
+        raise FitError("buy events", "at least 3 buyers with repeat purchases and amounts > 0 (Gamma-Gamma)", f"{int(keep.sum())} such buyers")
     rows, weights = _distinct(np.column_stack([x[keep], m[keep]]))
     ux, um = rows.T
 
-    def neg(logp: Array) -> float:
-        return -float(weights @ gamma_gamma_loglik(np.exp(logp), ux, um))
+    def neg(logp: Array) -> tuple[float, Array]:
+        params = np.exp(logp)
+        return -_wsum(weights, gamma_gamma_loglik(params, ux, um)), -gamma_gamma_gradient(params, ux, um, weights)
 
-    best = _minimize(neg, np.log([1.0, 1.0, max(float(np.mean(m[keep])), 1e-3)]))
+    best = _minimize(neg, np.log([1.0, 1.0, max(float(np.mean(m[keep])), 1e-3)]), jac=True)
     p, q, v = np.exp(best.x)
     return GammaGamma(float(p), float(q), float(v), loglik=-float(best.fun), n=int(keep.sum()))
 
@@ -231,6 +246,11 @@ def clv(
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _wsum(weights: Array, values: Array) -> float:
+    """Σ w·v without BLAS: a dot product wakes BLAS threads, which on a busy machine costs more than the sum."""
+    return float(np.sum(weights * values))
+
+
 def _distinct(rows: Array) -> tuple[Array, Array]:
     unique, counts = np.unique(rows, axis=0, return_counts=True)
     return unique, counts.astype("float64")
@@ -242,5 +262,5 @@ def _minimize(fun, start: Array, *, jac: bool = False) -> optimize.OptimizeResul
         best = optimize.minimize(fun, start, method="L-BFGS-B", jac=jac, bounds=[(-15.0, 15.0)] * len(start),
                                  options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 2000})
     if not np.isfinite(best.fun):
-        raise FitError(f"the likelihood is not finite at the optimum ({best.message})")
+        raise FitError("buy events", "data whose likelihood has a finite optimum", str(best.message))
     return best

@@ -18,6 +18,12 @@ For a goal G, keeping the reference mix (or rates the user supplies as a benchma
     gap_s           = needed_s - current_s                    (current_s = stage count as of `as_of`)
 
 Σ needed_gmv_s = G. A positive gap is how many more consumers the stage must hold.
+
+With `repeat_days` the plan also shows what today's buyers are expected to bring on their own in
+the next `repeat_days` days (BG/NBD + Gamma-Gamma fitted on the buys up to `as_of`, see
+docs/clv.md): expected repeat purchases, expected repeat GMV = Σ E[purchases] × E[spend per
+purchase], and the share of the goal it covers; the rest must come from new buyers and from moving
+consumers up the stages.
 """
 
 from __future__ import annotations
@@ -126,9 +132,24 @@ class GTAReport:
     as_of: str
     rates_source: str
     rows: list[GTARow]
+    expected_repeats: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def expected_repeats(store: Store, *, as_of: DateLike, days: int, goal: float) -> dict:
+    """What the buyers up to `as_of` are expected to bring in the next `days` days (BG/NBD + Gamma-Gamma)."""
+    from qianmian.clv.scores import fit_store, score_frame
+    from qianmian.metrics.common import check_days, to_date
+
+    check_days(days, "repeat_days")
+    model, summary = fit_store(store, calibration_end=to_date(as_of))
+    scored = score_frame(model, summary, purchase_days=(days,), value_days=())
+    purchases = scored[f"expected_purchases_{days}d"]
+    gmv = float((purchases * scored.expected_spend).sum()) if model.gamma_gamma is not None else None
+    return {"days": days, "buyers": int(len(scored)), "expected_purchases": float(purchases.sum()), "expected_gmv": gmv,
+            "share_of_goal": gmv / goal if gmv is not None and goal > 0 else None}
 
 
 def gta_report(
@@ -142,10 +163,12 @@ def gta_report(
     rules: AIPLRules = AIPLRules(),
     brand: str | None = None,
     category: str | None = None,
+    repeat_days: int | None = None,
 ) -> GTAReport:
     """Plan for `goal` (or `goal_ratio` × the reference GMV); current stages counted as of `as_of`.
 
-    `benchmark` replaces the reference rates of the stages it names (e.g. an industry benchmark).
+    `benchmark` replaces the reference rates of the stages it names (e.g. an industry benchmark);
+    `repeat_days` adds the repeat purchases and GMV today's buyers are expected to bring (module docstring).
     """
     if (goal is None) == (goal_ratio is None):
         raise InputError("goal", "exactly one of goal or goal_ratio", {"goal": goal, "goal_ratio": goal_ratio})
@@ -166,5 +189,6 @@ def gta_report(
     return GTAReport(
         goal=float(target), reference=str(reference), reference_gmv=ref_gmv, as_of=as_of_label(as_of),
         rates_source="reference+benchmark" if benchmark else "reference", rows=plan(float(target), rates, current),
+        expected_repeats=None if repeat_days is None else expected_repeats(store, as_of=as_of, days=repeat_days, goal=float(target)),
     )
 

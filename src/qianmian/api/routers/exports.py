@@ -23,7 +23,7 @@ from qianmian.api.services import Services
 from qianmian.exports import KINDS, MEDIA_TYPES, Request, export
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"], dependencies=[require("admin")])
-Kinds = Literal["audience", "features", "aipl", "rfm", "crowds", "quarantine"]
+Kinds = Literal["audience", "features", "aipl", "rfm", "crowds", "clv", "quarantine"]
 assert set(Kinds.__args__) == set(KINDS)  # type: ignore[attr-defined]
 
 

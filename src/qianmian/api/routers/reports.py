@@ -95,6 +95,7 @@ class GTARequest(BaseModel):
     benchmark: dict[Stage, StageRateIn] | None = Field(None, description="Per-stage rates replacing the reference's")
     brand: str | None = Field(None, min_length=1, max_length=200)
     category: str | None = Field(None, min_length=1, max_length=200)
+    repeat_days: int | None = Field(None, ge=1, le=3650, description="Also forecast today's buyers' repeat purchases and GMV over this many days (BG/NBD)")
 
 
 def _reference(body: GTARequest) -> Period:
@@ -115,7 +116,7 @@ def gta(body: GTARequest, svc: Services = Depends(services)) -> dict[str, Any]:
     ref, as_of = _reference(body), day(body.as_of, "as_of")
     bench = {s: StageRate(r.conversion, r.value_per_buyer, r.share) for s, r in body.benchmark.items()} if body.benchmark else None
     r = run(svc, gta_report, svc.store, reference=ref, as_of=as_of, goal=body.goal, goal_ratio=body.goal_ratio,
-            benchmark=bench, brand=body.brand, category=body.category)
+            benchmark=bench, brand=body.brand, category=body.category, repeat_days=body.repeat_days)
     return plain(r.to_dict())
 
 
@@ -211,3 +212,19 @@ def association(
             min_confidence=min_confidence, max_len=max_len, limit=limit)
     return plain(r.to_dict())
 
+
+
+@router.get("/clv", summary="CLV: BG/NBD + Gamma-Gamma parameters, calibration-vs-holdout check, P(alive), expected purchases and value")
+def clv(
+    calibration_end: str = date_query("Fit on the buys up to this day"),
+    holdout_end: str | None = Query(None, min_length=10, max_length=10, description="Check against buys up to this day (default: the last buy)"),
+    horizon_days: int = Query(90, ge=1, le=3650), unit: Literal["week", "day"] = Query("week"),
+    discount: float = Query(0.10, ge=0, lt=10, description="Annual discount rate (0.1 = 10%)"),
+    margin: float = Query(1.0, gt=0, le=1), svc: Services = Depends(services),
+) -> dict[str, Any]:
+    from qianmian.clv import ClvOptions, clv_report
+
+    cal = day(calibration_end, "calibration_end")
+    end = day(holdout_end, "holdout_end") if holdout_end else None
+    options = ClvOptions(unit=unit, annual_discount=discount, margin=margin)
+    return plain(run(svc, clv_report, svc.store, calibration_end=cal, holdout_end=end, horizon_days=horizon_days, options=options).to_dict())

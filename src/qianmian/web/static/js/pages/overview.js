@@ -1,5 +1,6 @@
 // Overview: AIPL funnel, AIPL flow (Sankey) between two dates, FAST cards, GROW waterfall, shop funnel.
 import { aiplFunnel, bars, legend, sankey, STAGE_COLORS, STAGE_NAMES, waterfall } from "../charts.js";
+import { clvCard } from "./clv.js";
 import { addDays, card, daysBetween, empty, field, fill, fmtInt, fmtMoney, fmtPct, h, dateInput } from "../ui.js";
 
 function defaults(ctx) {
@@ -29,13 +30,14 @@ export async function render(view, ctx) {
     field("GROW current period", h("span", { class: "row" }, curFrom, "→", curTo)),
     apply, h("span", { class: "hint" }, `Dates are days in the brand's time zone; "as of" counts to the end of the day. Data: ${ctx.first} → ${ctx.last}.`)));
 
-  const aipl = h("div"), fast = h("div"), flow = h("div"), grow = h("div"), funnel = h("div");
+  const aipl = h("div"), fast = h("div"), flow = h("div"), grow = h("div"), funnel = h("div"), clv = h("div");
   view.append(
     h("div", { class: "grid wide-right" }, card("AIPL consumers", { sub: "Highest stage each consumer holds within its window", id: "card-aipl" }, aipl),
       card("FAST", { sub: "Quantity and quality of consumer assets", id: "card-fast" }, fast)),
     h("div", { class: "grid wide-left" }, card("AIPL flow", { sub: "Where consumers moved between the two dates", id: "card-flow" }, flow),
       card("Shop funnel", { sub: "Consumers at each step in the period", id: "card-funnel" }, funnel)),
     card("GROW", { sub: "GMV change split into Gain (more buyers), Retain (frequency), bOost (order value), Widen (new categories)", id: "card-grow" }, grow),
+    card("Customer lifetime value", { sub: "Who is still buying, how much more to expect, what it is worth (BG/NBD + Gamma-Gamma fitted up to 'as of')", id: "card-clv" }, clv),
   );
 
   const load = () => {
@@ -45,6 +47,7 @@ export async function render(view, ctx) {
     fill(flow, () => flowCard(ctx, s, a));
     fill(funnel, () => funnelCard(ctx, `${s}..${a}`));
     fill(grow, () => growCard(ctx, `${baseFrom.value}..${baseTo.value}`, `${curFrom.value}..${curTo.value}`));
+    fill(clv, () => clvCard(ctx, a));
   };
   apply.addEventListener("click", load);
   load();
