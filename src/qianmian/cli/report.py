@@ -464,6 +464,8 @@ def _print_clv(r: Any) -> None:
     console.print(f"next {r.horizon_days} days: {f['expected_purchases']:,.1f} expected purchases, CLV {clv_text}; "
                   f"mean P(alive) {f['mean_p_alive']:.3f}, {f['p_alive_below_0_3']:,} consumers with P(alive) < 0.3")
     print_table(f"top consumers by {r.horizon_days}-day value", r.top)
+    for note in r.notes:
+        err_console.print(f"note: {note}", highlight=False)
 
 
 def _clv_charts() -> Any:

@@ -49,10 +49,11 @@ class ClvReport:
     forecast: dict[str, Any]
     holdout: HoldoutCheck | None
     top: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.model.to_dict(), "horizon_days": self.horizon_days, "forecast": self.forecast,
-                "holdout": None if self.holdout is None else self.holdout.to_dict(), "top": self.top}
+                "holdout": None if self.holdout is None else self.holdout.to_dict(), "top": self.top, "notes": self.notes}
 
 
 def clv_report(
@@ -66,7 +67,20 @@ def clv_report(
     scored = score_frame(model, summary, purchase_days=(horizon_days,), value_days=(horizon_days,))
     end = _holdout_end(store, model.calibration_end, holdout_end)
     check = holdout_check(store, model, summary, end) if end is not None else None
-    return ClvReport(model, horizon_days, _forecast(scored, horizon_days), check, _top(scored, horizon_days, top))
+    return ClvReport(model, horizon_days, _forecast(scored, horizon_days), check, _top(scored, horizon_days, top),
+                     _notes(model, summary, horizon_days))
+
+
+def _notes(model: ClvModel, summary: pd.DataFrame, horizon_days: int) -> list[str]:
+    """Warnings a reader needs next to the numbers."""
+    notes = []
+    span = int(summary["T"].max()) + 1
+    if span < horizon_days:
+        notes.append(f"the calibration window holds {span} days of purchases, less than the {horizon_days}-day horizon: "
+                     "the forecast extrapolates far beyond what the data shows")
+    if model.gamma_gamma is None:
+        notes.append("no spend model: too few repeat buyers with amounts on their buy events, so no expected spend and no CLV")
+    return notes
 
 
 def holdout_check(store: Store, model: ClvModel, summary: pd.DataFrame, holdout_end: dt.date) -> HoldoutCheck:

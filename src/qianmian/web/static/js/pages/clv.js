@@ -7,8 +7,8 @@ function guideLink() {
   return h("a", { href: GUIDE, target: "_blank", rel: "noopener", "data-testid": "clv-guide" }, "What these numbers mean and how to act on them (docs/clv.md)");
 }
 
-function kpi(key, text, meaning, raw) {
-  return h("div", { class: "kpi", "data-testid": `clv-${key}`, "data-value": raw === null || raw === undefined ? "" : raw },
+function kpi(id, key, text, meaning, raw) {
+  return h("div", { class: "kpi", "data-testid": `clv-${id}`, "data-value": raw === null || raw === undefined ? "" : raw },
     h("div", { class: "k" }, key), h("div", { class: "v" }, text), h("div", { class: "m" }, meaning));
 }
 
@@ -27,10 +27,11 @@ export async function clvCard(ctx, asOf, horizon = 90) {
     : h("div", { class: "small muted" }, "No days after 'as of' to check the forecast against.");
   return h("div", {},
     h("div", { class: "kpis", style: "grid-template-columns:1fr 1fr" },
-      kpi("buyers", fmtInt(f.consumers), `${fmtInt(r.repeat_consumers)} bought again on a later day`, f.consumers),
-      kpi("at risk", fmtInt(f.p_alive_below_0_3), "buyers with P(alive) < 0.3: likely gone, win back or let go", f.p_alive_below_0_3),
-      kpi(`purchases ${horizon}d`, fmtNum(f.expected_purchases, 0), `expected repeat purchases in the next ${horizon} days`, f.expected_purchases),
-      kpi(`CLV ${horizon}d`, f.clv === null ? "n/a" : fmtMoney(f.clv), f.clv === null ? "no amounts on buy events" : `discounted value expected in the next ${horizon} days (mean P(alive) ${fmtPct(f.mean_p_alive)})`, f.clv)),
+      kpi("buyers", "buyers", fmtInt(f.consumers), `${fmtInt(r.repeat_consumers)} bought again on a later day`, f.consumers),
+      kpi("at-risk", "at risk", fmtInt(f.p_alive_below_0_3), "buyers with P(alive) < 0.3: likely gone, win back or let go", f.p_alive_below_0_3),
+      kpi("purchases", `purchases ${horizon}d`, fmtNum(f.expected_purchases, 0), `expected repeat purchases in the next ${horizon} days`, f.expected_purchases),
+      kpi("value", `CLV ${horizon}d`, f.clv === null ? "n/a" : fmtMoney(f.clv), f.clv === null ? "no amounts on buy events" : `discounted value expected in the next ${horizon} days (mean P(alive) ${fmtPct(f.mean_p_alive)})`, f.clv)),
     h("div", { class: "small muted", style: "margin-top:6px" }, params), check,
+    ...(r.notes || []).map((n) => h("div", { class: "small", "data-testid": "clv-note" }, `Note: ${n}.`)),
     h("div", { class: "small", style: "margin-top:6px" }, guideLink()));
 }
