@@ -145,7 +145,7 @@ def test_bad_requests_name_the_field(shop, tmp_path):
         export(shop, Request("audience", name="browsers", as_of=dt.date(2017, 11, 1)), tmp_path / "x.csv")
     assert "materialize" in str(nf.value)
     assert format_of(tmp_path / "a.PARQUET", None) == "parquet" and format_of(tmp_path / "a.txt", "jsonl") == "jsonl"
-    assert set(KINDS) == {"audience", "features", "aipl", "rfm", "crowds", "quarantine"}
+    assert set(KINDS) == {"audience", "features", "aipl", "rfm", "crowds", "clv", "quarantine"}
 
 
 def test_cli_writes_the_file_and_reports_json(shop, tmp_path):
