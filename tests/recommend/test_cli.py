@@ -77,6 +77,14 @@ def test_evaluate_json_rows(shared_data):
     )
     rows = json.loads(result.stdout)
     assert [r["method"] for r in rows] == ["trending", "history", "blend", "popularity"]
-    assert set(rows[0]) == {"method", "family", "k", "recall", "recall_se", "ndcg", "hitrate", "coverage", "train_s", "config"}
+    assert set(rows[0]) == {
+        "method", "family", "k", "recall", "recall_se", "ndcg", "hitrate", "coverage", "train_s", "config",
+        "cutoff", "recall_lo", "recall_hi", "vs_best_peer", "vs_best_peer_lo", "vs_best_peer_hi",
+    }  # fmt: skip
     assert all(0 < r["recall_se"] < 0.05 for r in rows)  # bootstrap over ~800 shoppers
+    assert all(r["recall_lo"] < r["recall"] < r["recall_hi"] and r["cutoff"] is None for r in rows)
+    peer, history = rows[-1], rows[1]  # the only peer is the best one: its ratio is exactly 1
+    assert peer["vs_best_peer"] == peer["vs_best_peer_lo"] == peer["vs_best_peer_hi"] == 1.0
+    assert history["vs_best_peer_lo"] < history["vs_best_peer"] < history["vs_best_peer_hi"]
+    assert history["vs_best_peer"] == pytest.approx(history["recall"] / peer["recall"], abs=1e-3)
     assert {r["family"] for r in rows} == {"ours", "peer"} and all(r["k"] == 10 for r in rows)

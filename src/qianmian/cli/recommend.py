@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from pathlib import Path
@@ -192,22 +193,47 @@ def evaluate(
     protocol: str = typer.Option(..., "--protocol", help="R1 (Online Retail II) or R2 (Taobao category layers)"),
     data: Path = typer.Option(Path("../shared/data"), "--data", help="The shared data folder"),
     methods: str | None = typer.Option(None, "--methods", help="Comma-separated method names (default: all)"),
+    cutoffs: str | None = typer.Option(
+        None,
+        "--cutoffs",
+        help="Rolling origin (R1): comma-separated dates; at each, train before it, validate on the two months "
+        "before, test on the two months after (or up to the next cutoff); adds the served scene",
+    ),
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        help="Store the served scene trains on (it must hold the protocol's file, which is ingested into it when "
+        "it has no events); default: an evaluation store built once under <data_dir>/eval",
+    ),
     json: bool = JsonOption,
 ) -> None:
-    """Compare our models with peer libraries on a protocol: tuned on validation, measured on test."""
-    from qianmian.recommend.evaluate.harness import run_protocol, steps, summary
+    """Compare our models, the served scene and peer libraries: tuned on validation, measured on test."""
+    from qianmian.recommend.evaluate.data import parse_cutoffs
+    from qianmian.recommend.evaluate.harness import run_protocol, run_rolling, steps
 
     chosen = [m.strip() for m in methods.split(",")] if methods else None
-    with errors_to_exit():
+    with errors_to_exit(), quiet_peer_warnings():
         if protocol not in ("R1", "R2"):
             raise InputError("--protocol", "R1 or R2", protocol)
-        with progress(not json) as bar:
-            task = bar.add_task(f"{protocol}: loading", total=steps(protocol, chosen))  # type: ignore[arg-type]
-            rows = run_protocol(
-                protocol, data, methods=chosen, on_step=lambda label: bar.update(task, advance=1, description=label)
-            )  # type: ignore[arg-type]
+        days = parse_cutoffs(cutoffs) if cutoffs else None
+        if days is not None and protocol != "R1":
+            raise InputError("--cutoffs", "only with --protocol R1 (R2 has one fixed split)", protocol)
+        if store is not None and days is None:
+            raise InputError("--store", "used with --cutoffs (the served scene is evaluated at rolling cutoffs)", store)
+        with progress(True) as bar:  # on stderr, with --json too: stdout keeps only the JSON
+            total = steps(protocol, chosen, cutoffs=len(days or ()) or 1, served=days is not None)  # type: ignore[arg-type]
+            task = bar.add_task(f"{protocol}: loading", total=total)
+            on_step = lambda label: bar.update(task, advance=1, description=label)  # noqa: E731
+            if days is None:
+                rows = run_protocol(protocol, data, methods=chosen, on_step=on_step)  # type: ignore[arg-type]
+            else:
+                source = _served_source(protocol, data, store, on_step)
+                rows = run_rolling(protocol, data, days, methods=chosen, served=source, on_step=on_step)  # type: ignore[arg-type]
     if json:
         print_json([r.to_dict() for r in rows])
+        return
+    if days is not None:
+        _print_rolling(protocol, rows)
         return
     print_table(
         f"{protocol}: test split, configs tuned on validation",
@@ -215,19 +241,78 @@ def evaluate(
             {
                 "method": r.method,
                 "family": r.family,
-                f"recall@{r.k}": r.recall,
+                f"recall@{r.k}": f"{r.recall:.4f} [{r.recall_lo:.4f}, {r.recall_hi:.4f}]",
                 f"ndcg@{r.k}": r.ndcg,
                 f"hitrate@{r.k}": r.hitrate,
                 "coverage": r.coverage,
                 "train_s": r.train_s,
+                "vs best peer": _ratio(r),
                 "config": r.config,
             }
             for r in rows
         ],
     )
     if any(r.family == "peer" for r in rows) and any(r.family == "ours" for r in rows):
+        from qianmian.recommend.evaluate.harness import summary
+
         s = summary(rows)
         console.print(f"best ours {s['best_ours']:.4f} / best peer {s['best_peer']:.4f} = {s['ratio']:.3f}×")
+
+
+def _served_source(protocol: str, data: Path, store: str | None, on_step):
+    from qianmian.recommend.evaluate.served import ServedSource, evaluation_store
+
+    cache = settings().data_dir / "eval"
+    on_step(f"{protocol}: evaluation store")
+    return ServedSource(evaluation_store(protocol, data, cache, store), cache)
+
+
+def _ratio(r) -> str:
+    if r.vs_best_peer != r.vs_best_peer:  # NaN: no peer on this split
+        return "-"
+    if r.vs_best_peer_lo != r.vs_best_peer_lo:
+        return f"{r.vs_best_peer:.3f}×"
+    return f"{r.vs_best_peer:.3f}× [{r.vs_best_peer_lo:.3f}, {r.vs_best_peer_hi:.3f}]"
+
+
+def _print_rolling(protocol: str, rows) -> None:
+    """One table: each method's recall per cutoff (95 % interval), its mean, and per cutoff its
+    ratio to that cutoff's best peer (paired 95 % interval)."""
+    from qianmian.recommend.evaluate.harness import rolling_summary
+
+    cutoffs = sorted({r.cutoff for r in rows})
+    table = []
+    for method in dict.fromkeys(r.method for r in rows):
+        mine = {r.cutoff: r for r in rows if r.method == method}
+        line = {"method": method, "family": next(iter(mine.values())).family}
+        for c in cutoffs:
+            r = mine.get(c)
+            line[f"recall {c}"] = "-" if r is None else f"{r.recall:.4f} [{r.recall_lo:.4f}, {r.recall_hi:.4f}]"
+        line["mean"] = f"{sum(r.recall for r in mine.values()) / len(mine):.4f}"
+        for c in cutoffs:
+            line[f"vs best peer {c}"] = "-" if c not in mine else _ratio(mine[c])
+        table.append(line)
+    k = rows[0].k if rows else 20
+    print_table(f"{protocol}: Recall@{k} at each cutoff (tuned on that cutoff's validation window) [95% bootstrap]", table)
+    for line in rolling_summary(rows):
+        console.print(line)
+
+
+@contextlib.contextmanager
+def quiet_peer_warnings():
+    """Peer libraries' warnings (implicit's BLAS and GPU notices) stay out of the output."""
+    import logging
+    import warnings
+
+    logger = logging.getLogger("implicit")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,10 @@ from qianmian.store import Store
 
 FALSE_LIKE = frozenset({"", "false", "no", "none", "0", "null", "n/a"})
 CONSUMABLE_TAGS = ("consumable", "consumables", "refill", "replenishable")
+NON_PRODUCT_TAGS = ("non-product", "non_product", "fee", "service")
+NON_PRODUCT_CODES = ("POST", "D", "M", "DOT", "BANK CHARGES", "C2", "PADS", "AMAZONFEE", "ADJUST", "TEST001", "TEST002")
+"""Item codes that are charges, not goods (postage, discounts, manual adjustments, fees, test
+lines), as Online Retail uses them; an item tagged `non-product` counts as one too."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,13 @@ class Catalog:
 
     def consumable(self) -> np.ndarray:
         return self.has_any(CONSUMABLE_TAGS)
+
+    def non_product(self) -> np.ndarray:
+        """Charges rather than goods: a known non-product code, or an item tagged as one."""
+        codes = self.items.index(list(NON_PRODUCT_CODES))
+        mask = self.has_any(NON_PRODUCT_TAGS)
+        mask[codes[codes >= 0]] = True
+        return mask
 
     def with_stock(self, item_ids: Sequence[str], stock: Sequence[float]) -> Catalog:
         """A copy with updated stock levels (unknown item ids are ignored)."""

@@ -1,6 +1,8 @@
 """Business rules applied after ranking: what may be shown, and in what order.
 
 - exclude already bought, except consumables (tag `consumable`) the shopper may re-buy;
+- charges are not goods: non-product codes (postage, discounts, fees; `Catalog.non_product`) are
+  never recommended;
 - out of stock (stock <= 0) is never shown;
 - self-tag filters: a shopper's tag excludes items carrying a conflicting property. `CONFLICTS`
   maps a tag to the item tags it excludes (e.g. "unscented" → "scented", "scent"); a tag
@@ -43,6 +45,7 @@ class Rules:
     exclude_bought: bool = True
     rebuy_consumables: bool = True
     in_stock_only: bool = True
+    products_only: bool = True
     self_tags: bool = True
     max_per_category: int | None = None
     pinned: tuple[str, ...] = ()
@@ -81,6 +84,8 @@ def blocked(
     mask = np.zeros(len(catalog.items), bool)
     if rules.in_stock_only:
         mask |= catalog.out_of_stock()
+    if rules.products_only:
+        mask |= catalog.non_product()
     if rules.self_tags:
         mask |= catalog.has_any(excluded_tags(user_tags, rules.conflicts))
     if rules.exclude_bought and bought is not None and len(bought):

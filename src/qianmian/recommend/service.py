@@ -271,7 +271,9 @@ class RecommendService:
         if spec.level == "category":
             cols = np.where(cols >= 0, self.bundle.item_category[np.maximum(cols, 0)], -1)
         w = np.array([weights.get(e.behavior, 0.0) for e in live], np.float32) / max(max(weights.values()), 1e-9)
-        w *= self.live_boost * max(float(row.max()), 1.0) * self.live_recency ** np.arange(len(live))[::-1]
+        # a recency row ("max": each cell at most 1) is scaled by its total, a count row by its largest cell
+        scale = float(row.sum()) if spec.matrix.aggregate == "max" else float(row.max())
+        w *= self.live_boost * max(scale, 1.0) * self.live_recency ** np.arange(len(live))[::-1]
         ok = (cols >= 0) & (w > 0)
         add = sp.csr_matrix((w[ok], (np.zeros(ok.sum(), np.int64), cols[ok])), shape=row.shape)
         add.sum_duplicates()

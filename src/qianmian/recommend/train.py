@@ -38,15 +38,29 @@ Step = Callable[[str], None]
 
 BUY_ONLY = MatrixSpec(view=0.0, fav=0.0, cart=0.0, buy=1.0)
 
+
+def recency(half_life_days: float) -> MatrixSpec:
+    """How recently, and how strongly, the shopper last touched the item: the strongest
+    behaviour's weight (buy 1, cart 0.75, fav 0.5, view 0.25) x 2^(-age / half-life), at most 1.
+    On a 0-1 scale, so that EASE's l2 and ALS's alpha mean what they mean in protocol R1."""
+    return MatrixSpec(view=0.25, fav=0.5, cart=0.75, buy=1.0, half_life_days=half_life_days, aggregate="max")
+
+
 DEFAULT_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("popular", "popular", {"count": "users"}),
     ModelSpec("trending", "popular", {"count": "weight"}, MatrixSpec(half_life_days=7.0)),
     ModelSpec("covisit", "covisit", {"normalize": "cosine", "neighbours": 100}),
     ModelSpec("cart", "covisit", {"normalize": "conditional", "neighbours": 100}, BUY_ONLY, rows="order"),
-    ModelSpec("ease", "ease", {"l2": 200.0}, MatrixSpec(half_life_days=120.0, aggregate="max")),
-    ModelSpec("rp3beta", "rp3beta", {"alpha": 1.0, "beta": 0.5}),
-    ModelSpec("als", "als", {"factors": 64, "regularization": 0.05, "alpha": 5.0}, MatrixSpec(transform="log1p")),
-    ModelSpec("home", "blend", parts=("ease", "rp3beta", "als"), weights=(1.0, 0.25, 0.5)),
+    ModelSpec("ease", "ease", {"l2": 200.0}, recency(120.0)),
+    ModelSpec("rp3beta", "rp3beta", {"alpha": 0.8, "beta": 0.5}, recency(60.0)),
+    ModelSpec("als", "als", {"factors": 64, "regularization": 0.05, "alpha": 1.0}, recency(120.0)),
+    ModelSpec(
+        "home",
+        "blend",
+        {"holdout_days": 28.0, "windows": 2},
+        parts=("ease", "rp3beta", "als", "trending"),
+        weights=(1.0, 0.25, 0.25, 0.0),
+    ),
     ModelSpec("layer_history", "history", {}, MatrixSpec(half_life_days=1.0), level="category"),
     ModelSpec("layer_history_hours", "history", {}, MatrixSpec(half_life_days=0.25), level="category"),
     ModelSpec("layer_history_days", "history", {}, MatrixSpec(half_life_days=4.0), level="category"),
@@ -162,33 +176,60 @@ def learn_blend(
     max_users: int = 2000,
     random_state: int = 0,
 ) -> list[float]:
-    """Blend weights learned on the window [cutoff − holdout_days, cutoff).
+    """Blend weights learned on `windows` consecutive windows of `holdout_days` before the cutoff.
 
-    A blend may set its own window with `params={"holdout_days": ...}` (layers: the next day).
-
-    Parts are refitted on the events before the window; the target is what each shopper touched
-    in the window (item level: only items new to them, as `home` never repeats; category level:
-    repeats count). Falls back to the given weights when the window has no target.
+    A blend sets its own windows with `params={"holdout_days": ..., "windows": ...}` (default: one
+    window of `holdout_days`). Window n is [cutoff - n*d, cutoff - (n-1)*d): the parts are refitted
+    on the events before it, and the target is what each shopper touched in it (item level: only
+    items new to them, as `home` never repeats; category level: repeats count). The weights
+    maximize Recall@k over the shoppers of all windows together, so one unusual week does not set
+    them. Falls back to the given weights when no window has a target.
     """
     cutoff = cutoff_of(as_of)
-    start = cutoff - dt.timedelta(days=float(blend.params.get("holdout_days", holdout_days)))
+    days = float(blend.params.get("holdout_days", holdout_days))
     parts = [specs[p] for p in blend.parts]
+    n_windows = int(blend.params.get("windows", 1))
+    windows = [_blend_window(store, parts, bundle, cutoff - dt.timedelta(days=n * days), days) for n in range(1, n_windows + 1)]
+    scores: list[list[np.ndarray]] = [[] for _ in parts]
+    targets, seens = [], []
+    for n, window in enumerate(windows):
+        if window is None:
+            continue
+        before, seen, t = window
+        users = np.flatnonzero((np.diff(t.indptr) > 0) & (np.diff(seen.indptr) > 0))
+        users = _sample(users, max(max_users // n_windows, 1), random_state + n)
+        if not len(users):
+            continue
+        for i, p in enumerate(parts):
+            model = build(p.kind, dict(p.params)).fit(before[p.name])
+            scores[i].append(np.asarray(model.score(before[p.name][users], users), np.float32))
+        targets.append((t[users] > 0).astype(np.float32))
+        seens.append(seen[users])
+    if not targets:
+        return list(blend.weights)
+    tu = sp.csr_matrix(sp.vstack(targets))
+    seen_all = sp.csr_matrix(sp.vstack(seens)) if parts[0].level == "item" else None
+    weights, _ = learn_weights([np.vstack(s) for s in scores], tu, np.diff(tu.indptr), k=k, seen=seen_all)
+    return weights
+
+
+def _blend_window(
+    store: Store, parts: Sequence[ModelSpec], bundle: Bundle, start: dt.datetime, days: float
+) -> tuple[dict[str, sp.csr_matrix], sp.csr_matrix, sp.csr_matrix] | None:
+    """The parts' matrices before `start`, the shoppers' seen cells, and the window's target."""
     level = parts[0].level
     cols = bundle.items if level == "item" else bundle.categories
-    target, _ = load_matrix(store, as_of=cutoff, spec=MatrixSpec(), level=level, row_ids=bundle.users, col_ids=cols, since=start)
+    end = start + dt.timedelta(days=days)
+    target, _ = load_matrix(store, as_of=end, spec=MatrixSpec(), level=level, row_ids=bundle.users, col_ids=cols, since=start)
     before = {p.name: _matrix(store, p, start, bundle.users, bundle.items, bundle.categories, {}) for p in parts}
     seen = (next(iter(before.values())) > 0).astype(np.float32)
+    if not seen.nnz:
+        return None
     t = target.values.copy()
     if level == "item":
         t = t - t.multiply(seen)
         t.eliminate_zeros()
-    users = _sample(np.flatnonzero((np.diff(t.indptr) > 0) & (np.diff(seen.indptr) > 0)), max_users, random_state)
-    if len(users) == 0:
-        return list(blend.weights)
-    scores = [build(p.kind, dict(p.params)).fit(before[p.name]).score(before[p.name][users], users) for p in parts]
-    tu = (t[users] > 0).astype(np.float32)
-    weights, _ = learn_weights(scores, tu, np.diff(tu.indptr), k=k, seen=seen[users] if level == "item" else None)
-    return weights
+    return before, seen, t
 
 
 def learn_ranker(

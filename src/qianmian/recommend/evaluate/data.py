@@ -7,7 +7,9 @@ one for test, carved by the same rule.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from qianmian.errors import InputError
+from qianmian.recommend.catalog import NON_PRODUCT_CODES
 from qianmian.recommend.ids import IdMap
 from qianmian.recommend.interactions import Interactions
 
@@ -25,7 +28,6 @@ Protocol = Literal["R1", "R2"]
 
 R1_FILE = Path("online_retail_ii/online_retail_ii_2009_2010.csv.gz")
 R2_FILE = Path("taobao_userbehavior/ub_head_by_user_84k.csv")
-NON_PRODUCT_CODES = ("POST", "D", "M", "DOT", "BANK CHARGES", "C2", "PADS", "AMAZONFEE", "ADJUST", "TEST001", "TEST002")
 R2_BEHAVIOR_WEIGHTS = {"pv": 1.0, "fav": 2.0, "cart": 3.0, "buy": 4.0}
 
 
@@ -46,6 +48,9 @@ class Split:
     k: int
     user_ids: IdMap
     item_ids: IdMap
+    cutoff: dt.datetime | None = None
+    """Train = events before `cutoff`; the target comes from [cutoff, end)."""
+    end: dt.datetime | None = None
 
     @property
     def n_items(self) -> int:
@@ -57,6 +62,8 @@ class ProtocolData:
     protocol: Protocol
     validation: Split
     test: Split
+    cutoff: dt.date | None = None
+    """The rolling-origin cutoff these splits were carved at (None: the protocol's fixed split)."""
 
 
 def load_protocol(protocol: Protocol, data_dir: Path | str) -> ProtocolData:
@@ -113,14 +120,63 @@ def r1(path: Path) -> ProtocolData:
     return ProtocolData("R1", validation, test)
 
 
-def _carve_new_items(name: str, p: pd.DataFrame, cutoff: pd.Timestamp, _end: None) -> Split:
+WINDOW_MONTHS = 2
+"""Rolling R1: the validation window is the two months before each cutoff, the test window the
+two months after it (or up to the next cutoff, when that comes sooner)."""
+
+
+def parse_cutoffs(text: str) -> list[dt.date]:
+    """`"2010-06-01,2010-08-01"` → sorted distinct dates (a clear error names the bad one)."""
+    out: set[dt.date] = set()
+    for part in (t.strip() for t in text.split(",")):
+        if not part:
+            continue
+        try:
+            out.add(dt.date.fromisoformat(part))
+        except ValueError as exc:
+            raise InputError("--cutoffs", "comma-separated dates YYYY-MM-DD", part) from exc
+    if not out:
+        raise InputError("--cutoffs", "at least one date YYYY-MM-DD", text)
+    return sorted(out)
+
+
+def load_rolling(protocol: Protocol, data_dir: Path | str, cutoffs: Sequence[dt.date]) -> list[ProtocolData]:
+    """One `ProtocolData` per cutoff, carved by the protocol's rules with that date as the split."""
+    if protocol != "R1":
+        raise InputError("--protocol", "R1 (the only protocol with rolling cutoffs)", protocol)
+    p = r1_purchases(Path(data_dir) / R1_FILE)
+    first, last = p.ts.min(), p.ts.max()
+    days = sorted(cutoffs)
+    out = []
+    for n, day in enumerate(days):
+        cutoff = pd.Timestamp(day)
+        val_cutoff = cutoff - pd.DateOffset(months=WINDOW_MONTHS)
+        end = cutoff + pd.DateOffset(months=WINDOW_MONTHS)
+        if n + 1 < len(days):
+            end = min(end, pd.Timestamp(days[n + 1]))
+        if not (first < val_cutoff and cutoff <= last):
+            raise InputError(
+                "--cutoffs",
+                f"dates with two months of data before them and data after them ({first.date()} … {last.date()})",
+                day.isoformat(),
+            )
+        validation = _carve_new_items(f"R1 validation {day}", p[p.ts < cutoff], val_cutoff, cutoff)
+        test = _carve_new_items(f"R1 test {day}", p, cutoff, end)
+        out.append(ProtocolData("R1", validation, test, day))
+    return out
+
+
+def _carve_new_items(name: str, p: pd.DataFrame, cutoff: pd.Timestamp, end: pd.Timestamp | None) -> Split:
     before, after = p[p.ts < cutoff], p[p.ts >= cutoff]
+    if end is not None:
+        after = after[after.ts < end]
     users, items = IdMap.from_values(before.user_id), IdMap.from_values(before.item_id)
     train = _interactions(before, users, items, cutoff, np.ones(len(before)))
     seen = before[["user_id", "item_id"]].drop_duplicates()
     new = after[["user_id", "item_id"]].drop_duplicates().merge(seen, how="left", indicator=True)
     new = new[(new["_merge"] == "left_only") & new.user_id.isin(seen.user_id)]
-    return _split(name, train, new, users, items, exclude_seen=True, k=20)
+    split = _split(name, train, new, users, items, exclude_seen=True, k=20)
+    return dataclasses.replace(split, cutoff=cutoff.to_pydatetime(), end=None if end is None else end.to_pydatetime())
 
 
 # -- R2: Taobao UserBehavior, category layers -------------------------------------------------
@@ -161,7 +217,8 @@ def _carve_day(name: str, e: pd.DataFrame, day: pd.Timestamp) -> Split:
     weights = before.behavior.map(R2_BEHAVIOR_WEIGHTS).to_numpy(np.float64)
     train = _interactions(before, users, items, day, weights)
     target = on_day[on_day.user_id.isin(before.user_id)][["user_id", "item_id"]].drop_duplicates()
-    return _split(name, train, target, users, items, exclude_seen=False, k=10)
+    split = _split(name, train, target, users, items, exclude_seen=False, k=10)
+    return dataclasses.replace(split, cutoff=day.to_pydatetime(), end=(day + pd.Timedelta(days=1)).to_pydatetime())
 
 
 # -- shared -----------------------------------------------------------------------------------

@@ -23,7 +23,9 @@ from qianmian.recommend.interactions import Interactions, MatrixSpec
 from qianmian.recommend.models.ranker import RankerRecommender
 from qianmian.recommend.persist import build
 
-Family = Literal["ours", "peer"]
+Family = Literal["ours", "peer", "served"]
+"""ours = our models as the harness fits them; peer = other libraries and baselines; served = the
+scene a shopper gets from a trained bundle (`qianmian.recommend.evaluate.served`)."""
 Config = Mapping[str, Any]
 
 

@@ -66,6 +66,33 @@ def evaluate_topk(top: TopK, target: sp.csr_matrix, target_size: np.ndarray, n_t
     )
 
 
+def _resampled(a: np.ndarray, b: np.ndarray | None, n_boot: int, random_state: int) -> np.ndarray:
+    idx = np.random.default_rng(random_state).integers(0, len(a), size=(n_boot, len(a)))
+    stat = a[idx].mean(axis=1)
+    if b is not None:
+        stat = stat / np.asarray(b, np.float64)[idx].mean(axis=1)
+    return stat
+
+
+def bootstrap_interval(
+    numerator: np.ndarray,
+    denominator: np.ndarray | None = None,
+    *,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    random_state: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of mean(numerator), or of mean(numerator) / mean(denominator)
+    (paired: the same resampled users in both), at `level` (0.95: the 2.5 % and 97.5 % points)."""
+    a = np.asarray(numerator, np.float64)
+    if len(a) < 2:
+        return float("nan"), float("nan")
+    stat = _resampled(a, denominator, n_boot, random_state)
+    tail = (1.0 - level) / 2.0 * 100.0
+    lo, hi = np.percentile(stat, [tail, 100.0 - tail])
+    return float(lo), float(hi)
+
+
 def bootstrap_se(
     numerator: np.ndarray, denominator: np.ndarray | None = None, *, n_boot: int = 2000, random_state: int = 0
 ) -> float:
@@ -74,8 +101,4 @@ def bootstrap_se(
     a = np.asarray(numerator, np.float64)
     if len(a) < 2:
         return float("nan")
-    idx = np.random.default_rng(random_state).integers(0, len(a), size=(n_boot, len(a)))
-    stat = a[idx].mean(axis=1)
-    if denominator is not None:
-        stat = stat / np.asarray(denominator, np.float64)[idx].mean(axis=1)
-    return float(stat.std(ddof=1))
+    return float(_resampled(a, denominator, n_boot, random_state).std(ddof=1))
