@@ -111,7 +111,9 @@ def bench_cdnow(tmp: Path) -> None:
         return
     p = peer.params_
     dev = max(abs(getattr(fit.bgnbd, k) / p[k] - 1) for k in ("r", "alpha", "a", "b"))
-    from lifetimes import BetaGeoFitter  # the same formulas with our parameters: checks the scoring, not the optimiser
+    from lifetimes import (
+        BetaGeoFitter,  # the same formulas with our parameters: checks the scoring, not the optimiser
+    )
 
     same = BetaGeoFitter()
     same.params_ = pd.Series({k: getattr(fit.bgnbd, k) for k in ("r", "alpha", "a", "b")})

@@ -41,6 +41,7 @@ def expected(retail) -> set[str]:
     return reference_members(retail)
 
 
+@pytest.mark.slow
 def test_p_alive_rule_previews_and_materializes_equal_members(store, retail, copy_into, expected) -> None:
     assert len(expected) > 20
     copy_into(store, retail)

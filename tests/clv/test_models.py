@@ -40,7 +40,7 @@ def test_p_alive_is_one_without_repeat_and_falls_with_silence() -> None:
     m = M.BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
     assert M.p_alive(m, np.array([0.0]), np.array([0.0]), np.array([30.0]))[0] == 1.0
     quiet = M.p_alive(m, np.full(3, 4.0), np.full(3, 10.0), np.array([10.0, 20.0, 40.0]))
-    assert np.all(np.diff(quiet) < 0) and quiet[0] > 0.8 > 0.1 > quiet[-1]  # 1 / (1 + a / (b + x - 1)) = 0.87 right after a purchase
+    assert np.all(np.diff(quiet) < 0) and quiet[0] > 0.8 and quiet[-1] < 0.1  # 1 / (1 + a / (b + x - 1)) = 0.87 right after a purchase
     assert M.expected_purchases(m, 0.0, np.array([2.0]), np.array([5.0]), np.array([9.0]))[0] == 0.0
 
 

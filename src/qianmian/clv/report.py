@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 
 from qianmian.clv import models as M
-from qianmian.clv.scores import ClvModel, ClvOptions, fit_store, score_frame
+from qianmian.clv.scores import (
+    DEFAULT_OPTIONS,
+    ClvModel,
+    ClvOptions,
+    fit_store,
+    score_frame,
+)
 from qianmian.clv.summary import holdout_purchases
 from qianmian.errors import InputError
 from qianmian.metrics.common import DateLike, check_days, records, to_date
@@ -58,7 +64,7 @@ class ClvReport:
 
 def clv_report(
     store: Store, *, calibration_end: DateLike, holdout_end: DateLike | None = None, horizon_days: int = 90,
-    calibration_start: DateLike | None = None, options: ClvOptions = ClvOptions(), top: int = 10,
+    calibration_start: DateLike | None = None, options: ClvOptions = DEFAULT_OPTIONS, top: int = 10,
 ) -> ClvReport:
     """Fit on the buys up to `calibration_end`; check against the holdout up to `holdout_end` (default:
     the last day with a buy, when it is after the calibration end); forecast `horizon_days` ahead."""
@@ -118,7 +124,7 @@ def _holdout_end(store: Store, cal: dt.date, given: DateLike | None) -> dt.date 
 def _forecast(scored: pd.DataFrame, days: int) -> dict[str, Any]:
     purchases, value = scored[f"expected_purchases_{days}d"], scored[f"clv_{days}d"]
     return {
-        "consumers": int(len(scored)),
+        "consumers": len(scored),
         "expected_purchases": float(purchases.sum()),
         "clv": None if value.isna().all() else float(value.sum()),
         "mean_p_alive": float(scored.p_alive.mean()),

@@ -56,6 +56,9 @@ class ClvOptions:
         return (1 + self.annual_discount) ** (self.unit_days / 365.0) - 1
 
 
+DEFAULT_OPTIONS = ClvOptions()
+
+
 @dataclass(frozen=True)
 class ClvModel:
     """The fitted models, the calibration end they were fitted up to and the options used."""
@@ -87,7 +90,7 @@ def collect_summary(store: Store, *, calibration_end: DateLike, calibration_star
     return frame.sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
-def fit_summary(summary: pd.DataFrame, *, calibration_end: DateLike, options: ClvOptions = ClvOptions()) -> ClvModel:
+def fit_summary(summary: pd.DataFrame, *, calibration_end: DateLike, options: ClvOptions = DEFAULT_OPTIONS) -> ClvModel:
     """Fit BG/NBD on every consumer and Gamma-Gamma on those with repeat purchases and amounts."""
     if summary.empty:
         raise InputError("calibration_end", "a day after consumers' purchases (no buy events before it)", str(calibration_end))
@@ -100,7 +103,7 @@ def fit_summary(summary: pd.DataFrame, *, calibration_end: DateLike, options: Cl
 
 
 def fit_store(store: Store, *, calibration_end: DateLike, calibration_start: DateLike | None = None,
-              options: ClvOptions = ClvOptions()) -> tuple[ClvModel, pd.DataFrame]:
+              options: ClvOptions = DEFAULT_OPTIONS) -> tuple[ClvModel, pd.DataFrame]:
     """(fitted model, collected summary) for the store's buys in the calibration window."""
     summary = collect_summary(store, calibration_end=calibration_end, calibration_start=calibration_start)
     return fit_summary(summary, calibration_end=calibration_end, options=options), summary
