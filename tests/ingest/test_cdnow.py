@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qianmian.ingest import ingest_file
 from qianmian.store import connect
@@ -42,3 +44,25 @@ def test_identical_lines_are_separate_purchases_and_bad_lines_are_quarantined(em
     assert q.reason[0].startswith("line: expected 5 fields separated by whitespace (id sample_id date cds dollars), received 4")
     assert q.reason[1].startswith("ts: expected a time like %Y%m%d") and "1997-01-12" in q.reason[1]
     assert ingest_file(empty, path, layout="cdnow").duplicates == 3  # the same file again: nothing new
+
+
+_FIELD = st.text(alphabet="0123456789abcdefXYZ.-_", min_size=1, max_size=8)
+_GAP = st.text(alphabet=" \t", min_size=1, max_size=4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.lists(st.tuples(st.lists(_FIELD, min_size=5, max_size=5), st.lists(_GAP, min_size=6, max_size=6)), min_size=1, max_size=6))
+def test_whitespace_split_equals_python_split(rows) -> None:
+    """Any runs of spaces and tabs, leading and trailing ones too, separate the same fields as str.split()."""
+    import ibis
+
+    from qianmian.ingest.transform import whitespace_columns
+
+    lines = ["".join(g + f for f, g in zip(fields, gaps[:5])) + gaps[5] for fields, gaps in rows]
+    con = ibis.duckdb.connect()
+    t = con.create_table("lines", ibis.memtable({"_line": lines}))
+    names = ["id", "sample_id", "date", "cds", "dollars"]
+    split, reason = whitespace_columns(t, names)
+    got = con.execute(split.mutate(_why=reason).select(*names, "_why"))
+    assert got[names].values.tolist() == [line.split() for line in lines]
+    assert got._why.isna().all()
