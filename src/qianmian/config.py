@@ -5,6 +5,7 @@ Every setting has a default that works for the demo; `config.example.toml` docum
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     writer_batch_rows: int = Field(5_000, description="The store writer appends once this many rows are waiting …")
     writer_interval_seconds: float = Field(1.0, description="… or once the oldest waiting row is this old")
     cache_refresh_seconds: float = Field(30.0, description="How often caches (keys, experiences, profiles, audiences) reload from the store")
+    plausible_from: dt.datetime | None = Field(None, description="Events before this time are refused (files: quarantined; HTTP: 422); default 2000-01-01")
+    plausible_until: dt.datetime | None = Field(None, description="Events at or after this time are refused; default now + 1 day")
     storefront_experiment: str | None = Field(None, description="Experiment whose variant each storefront request is assigned to (control = default page)")
     srm_threshold: float = Field(0.001, gt=0, lt=1, description="Experiment reports flag a sample-ratio mismatch when the split's chi-square p-value is below this")
 

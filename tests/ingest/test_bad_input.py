@@ -53,15 +53,26 @@ def test_each_kind_of_bad_row_is_quarantined_with_its_field(duck, tmp_path):
     assert loaded == {"1", "2", "3"}
 
 
-def test_broken_quoting_keeps_every_swallowed_line_in_quarantine(duck, tmp_path):
+def test_an_unclosed_quote_is_quarantined_alone_and_the_next_lines_load(duck, tmp_path):
+    # On the old main the quote swallowed the two lines after it: read 2, loaded 1.
     path = tmp_path / "quote.csv"
     path.write_text("\n".join([GOOD[0], '6,"106,7,pv,1511600500', GOOD[1], GOOD[2]]) + "\n")
     r = ingest_file(duck, path, layout="taobao")
-    assert (r.read, r.loaded, r.quarantined) == (2, 1, 1)
+    assert (r.read, r.loaded, r.quarantined) == (4, 3, 1)
     q = _quarantine(duck)
-    assert "broken quoting" in q.reason.iloc[0] and q.row_number.iloc[0] == 2
-    for line in (GOOD[1], GOOD[2]):  # nothing is silently dropped: the swallowed lines are in the raw record
-        assert line in q.raw.iloc[0]
+    assert list(q.row_number) == [2] and q.raw.iloc[0] == '6,"106,7,pv,1511600500' and q.field.iloc[0] == "record"
+    assert q.reason.iloc[0].startswith("record: expected quotes that close on the same line")
+
+
+def test_a_line_with_several_errors_is_one_quarantined_record(duck, tmp_path):
+    # On the old main each parser error counted: read 4 and quarantined 3 for 3 lines, 2 table rows.
+    path = tmp_path / "multi.csv"
+    path.write_text("1,2,3,pv,1511600000\nx,y,z,pv,abc,extra\n1,2,3,pv,zz\n")
+    r = ingest_file(duck, path, layout="taobao")
+    assert (r.read, r.loaded, r.quarantined) == (3, 1, 2)
+    q = _quarantine(duck)
+    assert len(q) == 2 and list(q.row_number) == [2, 3]
+    assert "too many columns" in q.reason.iloc[0] and "; also " in q.reason.iloc[0]
 
 
 def test_bad_rows_never_count_twice_and_the_file_ingests_idempotently(duck, tmp_path):
@@ -119,7 +130,8 @@ def test_mapping_file_maps_columns_values_and_formats(duck, tmp_path):
     assert (r.read, r.loaded, r.quarantined) == (4, 2, 2)
     ev = duck.execute(duck.table("events").order_by("event_id"))
     assert list(ev.event_id) == ["e1", "e2"] and list(ev.behavior) == ["view", "buy"]
-    assert ev.amount.iloc[1] == pytest.approx(19.9) and str(ev.ts.iloc[1]) == "2024-03-01 10:05:00"
+    # text times written in the mapping's zone (London, UTC+0 in March) become the store's (Beijing, UTC+8)
+    assert ev.amount.iloc[1] == pytest.approx(19.9) and str(ev.ts.iloc[1]) == "2024-03-01 18:05:00"
     assert json.loads(ev.properties.iloc[1]) == {"coupon": "SPRING"}
     q = _quarantine(duck)
     assert q.reason.iloc[0].startswith('amount: expected a number in column "value", received "abc"')
@@ -184,7 +196,7 @@ def test_clear_errors_for_bad_arguments(duck, tmp_path):
     with pytest.raises(ConfigError, match=r"\[fields\].behavior is required"):
         ingest_file(duck, __file__, layout=None, mapping=tmp_path / "bad.toml")
     (tmp_path / "f.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(InputError, match="file columns: expected the columns"):
+    with pytest.raises(InputError, match="file columns: expected a header with the columns .*, found a, b"):
         ingest_file(duck, tmp_path / "f.csv", layout="online-retail")
 
 

@@ -52,10 +52,10 @@ def test_numbers_beyond_64_bits_are_quarantined_not_fatal(duck, tmp_path):
 
 def test_an_empty_source_id_is_quarantined(duck, tmp_path):
     (tmp_path / "m.toml").write_text(
-        'id_column = "id"\n[fields]\nuser_id = "customer"\nbehavior = "action"\nts = "when"\n'
+        'id_column = "id"\n[fields]\nuser_id = "customer"\nbehavior = "action"\nts = "when"\nitem_id = "sku"\n'
     )
     path = tmp_path / "e.csv"
-    path.write_text("id,customer,action,when\ne1,c1,view,2024-03-01 10:00:00\n ,c2,view,2024-03-01 11:00:00\n")
+    path.write_text("id,customer,action,when,sku\ne1,c1,view,2024-03-01 10:00:00,s1\n ,c2,view,2024-03-01 11:00:00,s1\n")
     r = ingest_file(duck, path, layout=None, mapping=tmp_path / "m.toml")
     assert (r.read, r.loaded, r.quarantined) == (2, 1, 1)
     q = duck.execute(duck.table("quarantine"))
@@ -67,11 +67,11 @@ def test_unix_times_outside_1970_to_2099_are_quarantined_and_far_dates_do_not_st
     # No valid range in this mapping: only the unix-time guard stands between a row dated in the
     # year ~33,000 and a time-zone conversion spanning it.
     (tmp_path / "m.toml").write_text(
-        'timezone = "Europe/London"\n[fields]\nuser_id = "customer"\nbehavior = "action"\n'
+        'timezone = "Europe/London"\n[fields]\nuser_id = "customer"\nbehavior = "action"\nitem_id = "sku"\n'
         'ts = { column = "when", unit = "s" }\n'
     )
     path = tmp_path / "e.csv"
-    path.write_text("customer,action,when\nc1,view,1700000000\nc2,view,1000000000000\nc3,view,-5\nc4,view,4102444800\n")
+    path.write_text("customer,action,when,sku\nc1,view,1700000000,s\nc2,view,1000000000000,s\nc3,view,-5,s\nc4,view,4102444800,s\n")
     r = ingest_file(duck, path, layout=None, mapping=tmp_path / "m.toml")
     assert (r.read, r.loaded, r.quarantined) == (4, 1, 3)
     q = duck.execute(duck.table("quarantine").order_by("row_number"))

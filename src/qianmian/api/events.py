@@ -1,8 +1,11 @@
-"""Events over HTTP: the request model and per-event validation.
+"""Events over HTTP: the request model and the validation of a whole batch.
 
-An event is a row of the `events` table (see `qianmian.store.schema.EVENTS`). Each event in a
-batch is validated on its own: good ones are kept, bad ones come back with the field and the
-reason, so one bad row never costs the batch.
+An event is a row of the `events` table (see `qianmian.store.schema.EVENTS`). A batch is checked
+whole before anything of it is written: every event against the model, the per-behaviour table
+shared with files and the live buffer (`qianmian.ingest.rules`) and the store's plausible time
+range (2000-01-01 up to the business clock + 1 day unless settings say otherwise). One bad event
+and the request is refused (422) with every bad event listed by index, field and reason; nothing of
+it is stored.
 
 `ts` is ISO 8601 or unix seconds. The store keeps the brand's wall-clock time (a naive
 timestamp), so a time with an offset (or unix seconds, which are UTC) is converted to
@@ -18,11 +21,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from qianmian.ingest import rules
 from qianmian.store.schema import BEHAVIORS
 
 MAX_BATCH: Final = 1_000
-EARLIEST: Final = dt.datetime(1990, 1, 1)
-LATEST: Final = dt.datetime(2100, 1, 1)
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 Behavior = Literal[BEHAVIORS]  # type: ignore[valid-type]
@@ -43,7 +45,7 @@ class EventIn(BaseModel):
     channel: Id | None = None
     session_id: Id | None = None
     order_id: Id | None = None
-    quantity: int | None = Field(None, ge=0, le=1_000_000)
+    quantity: int | None = Field(None, ge=0, le=1_000_000, description="Units; at least 1 on a buy or return")
     amount: float | None = Field(None, ge=0, le=1e12, allow_inf_nan=False)
     store_id: Id | None = None
     campaign_id: Id | None = None
@@ -52,9 +54,9 @@ class EventIn(BaseModel):
 
 
 class EventBatch(BaseModel):
-    """Up to 1,000 events; each is validated separately (see `EventIn`)."""
+    """Up to 1,000 events, checked whole (see `EventIn`)."""
 
-    events: list[EventIn | Any] = Field(max_length=MAX_BATCH, description="Events; invalid ones are returned in `rejected`")
+    events: list[EventIn | Any] = Field(max_length=MAX_BATCH, description="Events; one invalid event refuses the request (422), listing every invalid one")
 
 
 class Rejected(BaseModel):
@@ -66,7 +68,7 @@ class Rejected(BaseModel):
 
 class EventsAccepted(BaseModel):
     accepted: int = Field(description="Events now durable (fsynced); ids already stored are dropped when written")
-    rejected: list[Rejected]
+    rejected: list[Rejected] = Field(default_factory=list, description="Always empty on success (kept for clients of earlier versions)")
 
 
 def wall_clock(ts: dt.datetime, zone: ZoneInfo) -> dt.datetime:
@@ -94,24 +96,29 @@ def _event_id(raw: Any) -> str | None:
     return str(raw.get("event_id"))[:256] if isinstance(raw, dict) and raw.get("event_id") is not None else None
 
 
-def validate_one(raw: Any, zone: ZoneInfo) -> dict[str, Any] | tuple[str, str]:
-    """A row for a good event, or ``(field, reason)`` for a bad one."""
+def validate_one(raw: Any, zone: ZoneInfo, window: tuple[dt.datetime, dt.datetime]) -> dict[str, Any] | tuple[str, str]:
+    """A row for a good event, or ``(field, reason)`` for a bad one (the first rule it breaks)."""
     try:
         event = raw if isinstance(raw, EventIn) else EventIn.model_validate(raw)
     except ValidationError as exc:
         return _reason(exc)
+    broken = rules.problems(event.model_dump())
+    if broken:
+        return broken[0][0], broken[0][1].split(": ", 1)[1]
     wall = wall_clock(event.ts, zone)
-    if not EARLIEST <= wall < LATEST:
-        return "ts", f"expected a time between {EARLIEST.date()} and {LATEST.date()}, received {wall.isoformat()}"
+    lo, hi = window
+    if not lo <= wall < hi:
+        return "ts", f"expected a time in the store's plausible range [{lo.isoformat(sep=' ')}, {hi.isoformat(sep=' ')}), received {wall.isoformat(sep=' ')}"
     return to_row(event, zone)
 
 
-def validate_batch(items: list[Any], zone: ZoneInfo) -> tuple[list[dict[str, Any]], list[Rejected]]:
-    """Split a batch into good rows and rejections (index, event id, field, reason)."""
+def validate_batch(items: list[Any], zone: ZoneInfo, window: tuple[dt.datetime, dt.datetime]) -> tuple[list[dict[str, Any]], list[Rejected]]:
+    """Split a batch into good rows and rejections (index, event id, field, reason); `window` is the
+    plausible range [from, until) of wall-clock times (see `ingest.rules.plausible_range`)."""
     good: list[dict[str, Any]] = []
     bad: list[Rejected] = []
     for i, raw in enumerate(items):
-        out = validate_one(raw, zone)
+        out = validate_one(raw, zone, window)
         if isinstance(out, dict):
             good.append(out)
         else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from qianmian.cli.common import JsonOption, StoreOption, console, errors_to_exit, open_store, print_json, print_table, progress
+from qianmian.cli.common import JsonOption, StoreOption, console, errors_to_exit, open_store, print_json, print_table, progress, settings
 from qianmian.ingest import LAYOUTS, ingest_file
 
 
@@ -31,12 +31,25 @@ def ingest(
                 def on(stage: str, rows: int, task=task, name=path.name) -> None:
                     bar.update(task, completed=step[stage], description=f"{name}: {stage} {rows:,} rows" if rows else f"{name}: {stage}")
 
-                results.append(ingest_file(s, path, layout=None if format == "mapping" else format, mapping=mapping, progress=on))
+                results.append(ingest_file(s, path, layout=None if format == "mapping" else format, mapping=mapping, progress=on,
+                                           **store_rules()))
     rows = [r.to_dict() for r in results]
     if json:
         print_json(rows[0] if len(rows) == 1 else _total(rows))
         return
     print_table("ingested", [{k: r[k] for k in ("source", "layout", "read", "loaded", "duplicates", "quarantined")} | {"seconds": round(r["seconds"], 2)} for r in rows])
+
+
+def store_rules() -> dict:
+    """The settings an ingest applies: the store's plausible time range and its business zone."""
+    import datetime as _dt
+
+    from qianmian.ingest.rules import plausible_range
+
+    cfg = settings()
+    now = _dt.datetime.now()
+    return {"now": now, "timezone": cfg.timezone,
+            "plausible": plausible_range(now, earliest=cfg.plausible_from, latest=cfg.plausible_until)}
 
 
 def _total(rows: list[dict]) -> dict:

@@ -1,30 +1,37 @@
 """`ingest_file`: one file into the store, all or nothing, every row accounted for.
 
-read = loaded + duplicates + quarantined, always:
-- loaded: new events written;
-- duplicates: rows whose event id is already in the store (or earlier in the same file);
-- quarantined: rows the parser rejected or that failed validation, kept with file, record number,
-  raw content and a reason naming the field.
+read = loaded + duplicates + quarantined, always, and read = the file's records as `records.survey`
+counts them on its own (non-empty lines, minus a header; a Parquet file's rows):
+- loaded: new rows written (events, or items / users / stores for a mapping with that target);
+- duplicates: rows whose key is already in the store (or earlier in the same file);
+- quarantined: records the parser rejected, whose quoting does not close on their line, or that
+  failed validation, one quarantine row each, with file, line number, raw content and a reason
+  naming the field.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import duckdb
 import ibis
+import numpy as np
 import pandas as pd
 
-from qianmian.errors import InputError
-from qianmian.ingest.mapping import WHITESPACE, Mapping, load_mapping
-from qianmian.ingest.transform import checked, is_utc, json_columns, md5, source_types, to_local, whitespace_columns
-from qianmian.store import Store, schema
+from qianmian.errors import InputError, StoreError
+from qianmian.ingest import layout_check, rules
+from qianmian.ingest.mapping import TARGETS, WHITESPACE, Mapping, load_mapping
+from qianmian.ingest.records import Survey, survey, without_lines
+from qianmian.ingest.transform import checked, is_utc, json_columns, local_zone, md5, source_types, to_local, whitespace_columns
+from qianmian.store import Store
 from qianmian.store import staging
 from qianmian.store.recovery import BATCH_PREFIX
 
@@ -53,7 +60,7 @@ class Batch:
     path: Path
     ingest_id: str
     started_at: dt.datetime
-    sha256: Future[str]
+    survey: Survey
 
 
 def ingest_file(
@@ -63,11 +70,19 @@ def ingest_file(
     layout: str | None = "taobao",
     mapping: str | Path | Mapping | None = None,
     progress: Progress | None = None,
+    now: dt.datetime | None = None,
+    plausible: tuple[dt.datetime, dt.datetime] | None = None,
+    timezone: str = "Asia/Shanghai",
 ) -> IngestResult:
     """Load one CSV (optionally gzipped), JSON Lines or Parquet file into `store`, all or nothing.
 
-    One scan parses, types and validates every record into a temporary checked table; one
-    transaction then appends the new events, the quarantined rows, the users and the ingest record.
+    Every record of the file (`records.survey` counts them on its own) is loaded, a duplicate, or
+    quarantined with its line and reason. One scan parses, types and validates every record into a
+    temporary checked table; one transaction then appends the new rows, the quarantined rows, the
+    users and the ingest record. `plausible` is the store's range for times ([from, until); default
+    2000-01-01 to `now` + 1 day, `now` being the clock unless given), used where the layout or mapping
+    sets none; `timezone` is the store's business zone (text times of a mapping with its own
+    `timezone` are converted to it).
 
     >>> ingest_file(store, "ub_head_by_user_84k.csv", layout="taobao").loaded
     84440
@@ -77,20 +92,23 @@ def ingest_file(
     if not p.is_file():
         raise InputError("path", "an existing file", str(path))
     m = mapping if isinstance(mapping, Mapping) else load_mapping(None if mapping else layout, mapping)
+    started_at = now or dt.datetime.now()
+    lo, hi = plausible or rules.plausible_range(started_at)
+    m = m.with_store(timezone=timezone, plausible=(lo.isoformat(sep=" ", timespec="seconds"), hi.isoformat(sep=" ", timespec="seconds")))
     report = progress or (lambda step, n: None)
     engine = store.con if store.engine == "duckdb" else ibis.duckdb.connect()
     ingest_id = BATCH_PREFIX + uuid.uuid4().hex[:16]
-    started_at = dt.datetime.now()
+    fmt = m.format or staging.detect_format(p)
     digest = ThreadPoolExecutor(max_workers=1)
-    try:
-        sha256 = digest.submit(_sha256, p)  # hashlib releases the GIL: it reads the file while DuckDB works
+    try:  # the survey (hash + independent record count) reads the file while DuckDB works
+        facts = digest.submit(_survey, p, fmt, m)
         report("reading", 0)
-        fmt = m.format or staging.detect_format(p)
-        checks, rejects, header = _scan_and_check(engine, p, m, fmt, ingest_id)
-        report("writing", 0)
-        first_record = 2 if header else 1  # record number of the first data row
-        counts = _write(store, engine, checks, rejects, m, Batch(p, ingest_id, started_at, sha256), first_record)
-        engine.drop_table(checks.get_name(), force=True)
+        names, header = _source_names(p, m, fmt)
+        with tempfile.TemporaryDirectory(prefix="qm-ingest-") as tmp:
+            checks, rejects, sv = _scan_whole(engine, p, m, fmt, ingest_id, (names, header), facts, Path(tmp))
+            report("writing", 0)
+            counts = _write(store, engine, checks, rejects, m, Batch(p, ingest_id, started_at, sv))
+            engine.drop_table(checks.get_name(), force=True)
     finally:
         digest.shutdown(cancel_futures=True)
         if engine is not store.con:
@@ -99,31 +117,42 @@ def ingest_file(
     return IngestResult(ingest_id, str(p), m.name, seconds=time.perf_counter() - started, **counts)
 
 
-def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, fmt: staging.Format, ingest_id: str) -> tuple[ibis.Table, pd.DataFrame, bool]:
-    names, header = _names(p, m, fmt)
-    if fmt == "csv" and not names:
-        raise InputError("mapping columns", "column names for a file without a header", names)
-    canon = _canonical_names(names, m)
-    split = fmt == "csv" and m.delimiter == WHITESPACE  # read whole lines, split them in the engine
-    raw, view, rejects_table = staging.scan(engine, p, fmt=fmt, columns=source_types(m, canon) if fmt == "csv" and not split else {},
-                                      header=header, delimiter=m.delimiter, lines=split)
-    pre = None
-    if split:
-        raw, pre = whitespace_columns(raw, canon)
-    elif "_line" in raw.columns:
-        raw, pre = json_columns(raw, m.source_columns())
-    _require_columns(raw, m)
-    name = f"_qm_checked_{ingest_id.replace('-', '_')}"
-    engine.create_table(name, checked(raw, m, pre_reason=pre), temp=True)
-    engine.drop_view(view, force=True)
-    return engine.table(name), staging.rejects(engine.con, rejects_table), header
+def _survey(p: Path, fmt: staging.Format, m: Mapping) -> Survey:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return Survey(_sha256(p), 0, pq.ParquetFile(p).metadata.num_rows)
+    return survey(p, quotes=fmt == "csv" and not m.multiline and m.delimiter != WHITESPACE)
 
 
-def _names(p: Path, m: Mapping, fmt: staging.Format) -> tuple[list[str], bool]:
-    """(source column names, whether the first line is a header) for a CSV-like file.
+def _scan_whole(engine: ibis.BaseBackend, p: Path, m: Mapping, fmt: staging.Format, ingest_id: str,
+                names: tuple[list[str], bool], facts: Future[Survey], tmp: Path) -> tuple[ibis.Table, pd.DataFrame, Survey]:
+    """Scan and check the file; when the survey found lines the parser must not see as they are (an
+    unclosed quote, mixed line endings), scan again a copy with those lines emptied."""
+    try:
+        checks, rejects = _scan_and_check(engine, p, m, fmt, ingest_id, names)
+    except duckdb.Error as exc:
+        sv = facts.result()  # a truncated gzip says so here, as an InputError
+        if not sv.needs_copy:
+            raise InputError("file", f"a {fmt} file the parser can read", f"{p.name}: {str(exc).splitlines()[0]}") from exc
+        checks, rejects = None, None
+    sv = facts.result().with_header() if names[1] else facts.result()
+    if sv.needs_copy and fmt == "csv":
+        if checks is not None:
+            engine.drop_table(checks.get_name(), force=True)
+        copy = without_lines(p, {b.line for b in sv.broken}, tmp / "records.csv")
+        checks, rejects = _scan_and_check(engine, copy, m, fmt, ingest_id, names)
+    assert checks is not None and rejects is not None
+    return checks, rejects, sv
 
-    `header = "auto"`: the first line is a header when every field on it is a name the mapping
-    knows (a column, an alias or a column it reads); otherwise `columns` name the fields.
+
+def _source_names(p: Path, m: Mapping, fmt: staging.Format) -> tuple[list[str], bool]:
+    """(the file's column names, whether its first line is a header), after checking that the file
+    is in this layout at all: one line saying what was expected and what was found.
+
+    A header's empty or repeated cells are named (`layout_check.unique_names`). `header = "auto"`:
+    the first line is a header when every field on it is a name the mapping knows (a column, an
+    alias or a column it reads); otherwise `columns` name the fields.
     """
     if fmt != "csv":
         return [], False
@@ -131,7 +160,48 @@ def _names(p: Path, m: Mapping, fmt: staging.Format) -> tuple[list[str], bool]:
     if header == "auto":
         first = [f.strip().lstrip("\ufeff") for f in staging.split_fields(staging.first_line(p), m.delimiter)]
         header = bool(first) and set(first) <= m.known_names()
-    return (staging.header_columns(p, m.delimiter) if header else list(m.columns)), bool(header)
+    if not header:
+        if not m.columns:
+            raise InputError("mapping columns", "column names for a file without a header", list(m.columns))
+        layout_check.headerless(p, m)
+        return list(m.columns), False
+    names = layout_check.unique_names(staging.header_columns(p, m.delimiter))
+    layout_check.has_columns(_canonical_names(names, m), m)
+    return names, True
+
+
+def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, fmt: staging.Format, ingest_id: str,
+                    source: tuple[list[str], bool]) -> tuple[ibis.Table, pd.DataFrame]:
+    names, header = source
+    canon = _canonical_names(names, m)
+    split = fmt == "csv" and m.delimiter == WHITESPACE  # read whole lines, split them in the engine
+    raw, view, rejects_table = staging.scan(engine, p, fmt=fmt, columns=source_types(m, canon) if fmt == "csv" and not split else {},
+                                      header=header, delimiter=m.delimiter, lines=split)
+    pre = None
+    if "_line" in raw.columns:
+        raw = raw.filter(raw["_line"].notnull())  # an empty line is not a record
+        raw, pre = whitespace_columns(raw, canon) if split else json_columns(raw, m.source_columns())
+    _require_columns(raw, m)
+    name = f"_qm_checked_{ingest_id.replace('-', '_')}"
+    engine.create_table(name, checked(raw, m, pre_reason=pre), temp=True)
+    engine.drop_view(view, force=True)
+    return engine.table(name), per_record(staging.rejects(engine.con, rejects_table))
+
+
+def per_record(rejects: pd.DataFrame) -> pd.DataFrame:
+    """One row per rejected record (the parser reports each error of a line): the first column's
+    reason, then the others' after "; also ", and the line as it was (without a newline the parser
+    kept from an empty line before it)."""
+    if rejects.empty:
+        return rejects
+    rejects = rejects.assign(raw=rejects["raw"].astype(str).str.lstrip("\r\n"))
+    grouped = rejects.groupby("record", sort=True)
+    return pd.DataFrame({
+        "record": grouped["record"].first().astype("int64"),
+        "raw": grouped["raw"].first(),
+        "column": grouped["column"].first(),
+        "reason": grouped["reason"].agg(lambda r: "; also ".join(dict.fromkeys(r))),
+    }).reset_index(drop=True)
 
 
 def _canonical_names(names: list[str], m: Mapping) -> list[str]:
@@ -144,12 +214,16 @@ def _require_columns(raw: ibis.Table, m: Mapping) -> None:
     missing = sorted(m.source_columns() - set(raw.columns))
     if missing:
         have = [c for c in raw.columns if not c.startswith("_")]
-        raise InputError("file columns", f"the columns {missing} that mapping {m.name!r} reads", have)
+        raise layout_check.LayoutMismatch(f"the columns {sorted(m.source_columns())} that {m.name!r} reads", f"{have} (missing {missing})")
 
 
-def _events(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping, ingest_id: str) -> ibis.Table:
-    """The new events: event columns of the good rows, tagged with the batch (recovery finds them by it)."""
-    events = good.select(*[c for c in schema.EVENTS.names if c in good.columns], source=ibis.literal(ingest_id))
+def _rows(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping, ingest_id: str) -> ibis.Table:
+    """The new rows of the target table. Events are tagged with the batch (recovery finds them by it)
+    and their times made wall-clock (see `transform.is_utc`)."""
+    columns = TARGETS[m.target].names
+    if m.target != "events":
+        return good.select(*[c for c in columns if c in good.columns])
+    events = good.select(*[c for c in columns if c in good.columns], source=ibis.literal(ingest_id))
     if m.identical_rows == "events":  # the k-th of identical records gets its own id (the same k on a re-ingest)
         k = ibis.row_number().over(group_by=events.event_id).cast("string")
         events = events.mutate(event_id=md5(events.event_id + "#" + k))
@@ -158,47 +232,66 @@ def _events(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping, ingest_id: s
     span = engine.execute(good.aggregate(lo=good.ts.min(), hi=good.ts.max())).iloc[0]
     if span["lo"] is None or span["lo"] != span["lo"]:
         return events
-    return events.mutate(ts=to_local(events.ts, m.timezone or "UTC", (span["lo"].to_pydatetime(), span["hi"].to_pydatetime())))
+    return events.mutate(ts=to_local(events.ts, local_zone(m), (span["lo"].to_pydatetime(), span["hi"].to_pydatetime())))
 
 
-def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, b: Batch,
-           first_record: int) -> dict:
+def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, m: Mapping, b: Batch) -> dict:
+    sv = b.survey
     good = t.filter(t._reason.isnull())
-    events = _events(engine, good, m, b.ingest_id)
-    bad = _quarantine_rows(engine, t, rejects, first_record, str(b.path), b.ingest_id)
+    rows = _rows(engine, good, m, b.ingest_id)
+    broken = pd.DataFrame({"record": [x.line for x in sv.broken], "raw": [x.raw for x in sv.broken]}, dtype=object)
+    skipped = np.concatenate([rejects["record"].to_numpy("int64"), broken["record"].to_numpy("int64"),
+                              np.array([e for e in sv.empty if e >= sv.first_line], dtype="int64")])
+    bad = _quarantine_rows(engine, t, rejects, broken, skipped, sv.first_line, str(b.path), b.ingest_id)
     users = _user_rows(good, m)
     n_rows, n_good = (int(x) for x in engine.execute(t.aggregate(n=t.count(), good=t._reason.isnull().sum())).iloc[0])
+    read = n_rows + len(rejects) + len(broken)
+    if read != sv.records:  # never store a batch whose rows do not add up to the file's records
+        raise IngestCountError(str(b.path), sv.records, read)
     if store.engine != "duckdb":  # move the validated rows out of the staging engine
-        events = engine.to_pyarrow(events)
+        rows = engine.to_pyarrow(rows)
         users = engine.to_pyarrow(users) if users is not None else None
     with store.transaction():  # the ingests row is written last: it is the batch's commit record
-        loaded = store.append("events", events)
+        loaded = store.append(m.target, rows)
         store.append("quarantine", bad)
         if users is not None:
             store.append("users", users)
-        counts = {"read": n_rows + len(rejects), "loaded": loaded, "duplicates": n_good - loaded,
-                  "quarantined": n_rows - n_good + len(rejects)}
+        counts = {"read": read, "loaded": loaded, "duplicates": n_good - loaded, "quarantined": len(bad)}
         store.append("ingests", pd.DataFrame([{
-            "ingest_id": b.ingest_id, "source": str(b.path), "sha256": b.sha256.result(), "layout": m.name, "target": store.url,
+            "ingest_id": b.ingest_id, "source": str(b.path), "sha256": sv.sha256, "layout": m.name, "target": store.url,
             "started_at": b.started_at, "finished_at": dt.datetime.now(), **counts,
         }]))
     return counts
 
 
-def _quarantine_rows(engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, first: int, source: str, ingest_id: str) -> pd.DataFrame:
-    """Rows that failed validation (numbered by their record in the file) and the parser's rejects."""
+class IngestCountError(StoreError):
+    """The parser returned a different number of records than the file holds: nothing is stored."""
+
+    def __init__(self, source: str, records: int, read: int) -> None:
+        super().__init__(f"ingest of {source}: the file holds {records:,} records but the parser returned {read:,}; "
+                         "nothing was stored (please report this file)")
+
+
+def _quarantine_rows(engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.DataFrame, broken: pd.DataFrame,
+                     skipped: np.ndarray, first: int, source: str, ingest_id: str) -> pd.DataFrame:
+    """One row per quarantined record, numbered by its line in the file: rows that failed validation,
+    records the parser rejected, and lines whose quoting does not close."""
     invalid = staging.invalid_rows(engine.con, t.get_name())
-    records = staging.record_numbers(invalid["_row"], rejects["record"], first)
+    records = staging.record_numbers(invalid["_row"], pd.Series(skipped), first)
     now = dt.datetime.now()
-    rows = pd.DataFrame({
-        "ingest_id": ingest_id, "source": source, "row_number": records.astype("int64"), "raw": invalid["_raw"],
-        "field": invalid["_reason"].str.split(":").str[0], "reason": invalid["_reason"], "quarantined_at": now,
-    })
-    parsed = pd.DataFrame({
-        "ingest_id": ingest_id, "source": source, "row_number": rejects["record"].astype("int64"),
-        "raw": rejects["raw"], "field": rejects["column"], "reason": rejects["reason"], "quarantined_at": now,
-    })
-    return pd.concat([rows, parsed], ignore_index=True).astype({"row_number": "int64"})
+
+    def frame(numbers, raw, field, reason) -> pd.DataFrame:
+        return pd.DataFrame({"ingest_id": ingest_id, "source": source, "row_number": np.asarray(numbers, dtype="int64"),
+                             "raw": list(raw), "field": list(field), "reason": list(reason), "quarantined_at": now})
+
+    quote = [f"record: expected quotes that close on the same line, received a line with an odd number of '\"' "
+             f"(an unclosed quote; {len(r):,} characters)" for r in broken["raw"]]
+    parts = [
+        frame(records, invalid["_raw"], invalid["_reason"].str.split(":").str[0], invalid["_reason"]),
+        frame(rejects["record"], rejects["raw"], rejects["column"], rejects["reason"]),
+        frame(broken["record"], broken["raw"], ["record"] * len(broken), quote),
+    ]
+    return pd.concat(parts, ignore_index=True).sort_values("row_number", kind="stable").reset_index(drop=True)
 
 
 def _user_rows(good: ibis.Table, m: Mapping) -> ibis.Table | None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.datatypes as dt
 
+from qianmian.ingest import rules
 from qianmian.ingest.mapping import FieldSpec, Mapping
 from qianmian.store import schema
 
@@ -36,14 +37,23 @@ _SPACE = " \t\n\r\x0b\x0c"  # the characters Ibis' strip() removes
 _SRC, _VAL, _USR, _PRE = "_qm_src_", "_qm_val_", "_qm_usr_", "_qm_pre"  # column prefixes between the stages of `checked`
 
 
-class Source:
-    """The file's columns inside one stage of `checked`, looked up by their names in the file."""
+def _nulled(v: ibis.Value, markers: frozenset[str]) -> ibis.Value:
+    """`v` with the mapping's null markers (e.g. "NA") as NULL, compared without surrounding whitespace."""
+    if not markers or not _is_text(v):
+        return v
+    return ibis.ifelse(strip(v).isin(sorted(markers)), NULL_TEXT, v)
 
-    def __init__(self, table: ibis.Table, names: tuple[str, ...]) -> None:
-        self.table, self.columns = table, names
+
+class Source:
+    """The file's columns inside one stage of `checked`, looked up by their names in the file
+    (with the mapping's null markers read as NULL)."""
+
+    def __init__(self, table: ibis.Table, names: tuple[str, ...], markers: dict[str, frozenset[str]] | None = None,
+                 prefix: str = _SRC) -> None:
+        self.table, self.columns, self.markers, self.prefix = table, names, markers or {}, prefix
 
     def __getitem__(self, column: str) -> ibis.Value:
-        return self.table[_SRC + column]
+        return _nulled(self.table[self.prefix + column], self.markers.get(column, frozenset()))
 
 
 Columns = ibis.Table | Source
@@ -78,13 +88,23 @@ def source_types(m: Mapping, columns: list[str]) -> dict[str, str]:
     """DuckDB type per source column: numbers where the mapping reads numbers, else text."""
     numeric = {}
     for spec in m.fields.values():
-        if spec.unit and spec.column:
-            numeric[spec.column] = "DOUBLE"
-        elif spec.type == "int" and spec.column:
-            numeric[spec.column] = "BIGINT"
+        if spec.column and (spec.unit or spec.type == "int"):
+            numeric[spec.column] = "DOUBLE"  # "int" too: 2.5 must reach the check as 2.5, not as a rounded 3
         for c in spec.product:
             numeric.setdefault(c, "DOUBLE")
-    return {c: numeric.get(c, "VARCHAR") for c in columns}
+    markers = null_markers(m)
+    return {c: "VARCHAR" if c in markers else numeric.get(c, "VARCHAR") for c in columns}
+
+
+def null_markers(m: Mapping) -> dict[str, frozenset[str]]:
+    """Per source column, the texts that mean "missing" (the mapping's null_values, global and per field)."""
+    out: dict[str, frozenset[str]] = {}
+    for spec in m.fields.values():
+        for c in spec.columns():
+            out[c] = out.get(c, frozenset()) | frozenset(spec.null_values) | frozenset(m.null_values)
+    for c in (*m.properties.values(), *m.users.values()):
+        out[c] = out.get(c, frozenset()) | frozenset(m.null_values)
+    return {c: v for c, v in out.items() if v}
 
 
 def _is_text(v: ibis.Value) -> bool:
@@ -142,11 +162,14 @@ def _value(raw: Columns, name: str, spec: FieldSpec, m: Mapping) -> tuple[ibis.V
         return _product(raw, name, spec)
     col = spec.column
     assert col is not None
-    if name == "ts":
-        return _timestamp(raw, spec, m)
-    if name == "behavior":
+    kind = m.column_type(name)
+    if kind.is_timestamp():
+        return _timestamp(raw, spec, m, name)
+    if name == "behavior" and m.target == "events":
         return _behavior(_text(raw, spec, col), m, col)
-    if spec.type in ("int", "float") or name in ("quantity", "amount"):
+    if kind.is_boolean():
+        return _boolean(raw, name, spec, col)
+    if spec.type in ("int", "float") or kind.is_numeric():
         return _numeric_field(raw, name, spec, col)
     text = _text(raw, spec, col)
     if spec.derive == "product_noun":
@@ -172,36 +195,69 @@ def _constant(raw: Columns, spec: FieldSpec) -> ibis.Value:
     return value
 
 
+NONNEGATIVE = ("quantity", "amount", "price", "stock")
+"""Event fields the data model keeps >= 0 (a return is a positive amount subtracted from GMV)."""
+
+
 def _numeric_field(raw: Columns, name: str, spec: FieldSpec, col: str) -> tuple[ibis.Value, Reason]:
-    typ = dt.int64 if (spec.type == "int" or name == "quantity") else dt.float64
-    value = _number(raw, col, typ)
-    value = value.abs() if spec.abs else value
-    bad = ibis.literal(f"{name}: expected {'an integer' if typ == dt.int64 else 'a number'}")
+    whole = spec.type == "int" or name == "quantity"
+    number = _number(raw, col, dt.float64)
+    number = number.abs() if spec.abs else number
+    if whole:  # a fractional count is refused, not rounded; NULL (refused) beyond 64 bits
+        value = ibis.ifelse(number == number.floor(), number.try_cast(dt.int64), ibis.null(dt.int64))
+    else:
+        value = number
+    kind = "a whole number" if whole else "a number"
+    bad = ibis.literal(f"{name}: expected {kind}")
+    negative = ibis.literal(f"{name}: expected {kind} >= 0")
+    floor = name in NONNEGATIVE
 
     def reason(v: ibis.Value, src: Source) -> ibis.Value:  # an empty optional value is fine; any other NULL is not
         present = strip(src[col]) != "" if _is_text(src[col]) else src[col].notnull()
         failed = present.fill_null(False) | ibis.literal(not spec.optional)
-        return ibis.ifelse(v.isnull(), ibis.ifelse(failed, bad + _said(src, col), NULL_TEXT), NULL_TEXT)
+        below = (v < 0).fill_null(False) if floor else ibis.literal(False)
+        return ibis.cases((v.isnull() & failed, bad + _said(src, col)), (below, negative + _said(src, col)), else_=NULL_TEXT)
 
     return value, reason
 
 
 def _product(raw: Columns, name: str, spec: FieldSpec) -> tuple[ibis.Value, Reason]:
+    signed = set(spec.product) if spec.abs is True else set(spec.abs or ())
     parts = [_number(raw, c, dt.float64) for c in spec.product]
+    parts = [p.abs() if c in signed else p for c, p in zip(spec.product, parts)]
     value = parts[0]
     for p in parts[1:]:
         value = value * p
-    value = value.abs() if spec.abs else value
     msg = ibis.literal(f"{name}: expected a number")
+    below = ibis.literal(f"{name}: expected a number >= 0")
+    unsigned = [c for c in spec.product if c not in signed]
 
     def reason(v: ibis.Value, src: Source) -> ibis.Value:  # the product is NULL exactly when a part is
         named = [(_number(src, c, dt.float64).isnull(), msg + _said(src, c)) for c in spec.product]
-        return ibis.ifelse(v.isnull(), ibis.cases(*named, else_=NULL_TEXT), NULL_TEXT)
+        # a factor whose sign is not dropped must not be negative (a negative price is not revenue)
+        minus = [(_number(src, c, dt.float64) < 0, below + _said(src, c)) for c in unsigned]
+        bad = v.isnull() | (v < 0)
+        for c in unsigned:
+            bad = bad | (_number(src, c, dt.float64) < 0)
+        return ibis.ifelse(bad.fill_null(True), ibis.cases(*named, *minus, else_=below + ", received " + v.cast(dt.string)), NULL_TEXT)
 
     return value, reason
 
 
-def _timestamp(raw: Columns, spec: FieldSpec, m: Mapping) -> tuple[ibis.Value, Reason]:
+def _boolean(raw: Columns, name: str, spec: FieldSpec, col: str) -> tuple[ibis.Value, Reason]:
+    text = _text(raw, spec, col).lower()
+    value = ibis.cases((text.isin(["true", "1", "yes", "y", "t"]), True), (text.isin(["false", "0", "no", "n", "f"]), False),
+                       else_=ibis.null(dt.boolean))
+    bad = ibis.literal(f"{name}: expected true or false")
+
+    def reason(v: ibis.Value, src: Source) -> ibis.Value:
+        present = (_text(src, spec, col).notnull()) | ibis.literal(not spec.optional)
+        return ibis.ifelse(v.isnull() & present, bad + _said(src, col), NULL_TEXT)
+
+    return value, reason
+
+
+def _timestamp(raw: Columns, spec: FieldSpec, m: Mapping, name: str = "ts") -> tuple[ibis.Value, Reason]:
     """The event time and its reason. Unix times stay in UTC here; `to_local` converts them later."""
     col = spec.column
     assert col is not None
@@ -219,10 +275,14 @@ def _timestamp(raw: Columns, spec: FieldSpec, m: Mapping) -> tuple[ibis.Value, R
         tries = [try_strptime(text, f) for f in formats]
         value = ibis.coalesce(*tries) if len(tries) > 1 else tries[0]
         expect, utc = "a time like " + " or ".join(formats), False
-    msg = ibis.literal(f"ts: expected {expect}")
+        if is_text_in_zone(m):  # written in the mapping's zone: made UTC, then checked and converted like a unix time
+            value, utc = from_local(value, m.timezone or "UTC", _span(m)), True
+    msg = ibis.literal(f"{name}: expected {expect}")
+    present = ibis.literal(not spec.optional)
 
     def reason(v: ibis.Value, src: Source) -> ibis.Value:  # NULL when the column is empty or does not parse
-        return ibis.cases((v.isnull(), msg + _said(src, col)), else_=_range_reason(v, m, utc))
+        missing = v.isnull() & (present | _text(src, spec, col).notnull())
+        return ibis.cases((missing, msg + _said(src, col)), else_=_range_reason(v, m, utc, name))
 
     return value, reason
 
@@ -233,8 +293,18 @@ away would make the time-zone conversion span millennia."""
 
 
 def is_utc(m: Mapping) -> bool:
-    """True when the mapping's `ts` comes from unix time and stays in UTC until `to_local`."""
-    return bool(m.fields["ts"].unit)
+    """True when `ts` is still UTC after `checked` and `to_local` makes it wall-clock time: unix times,
+    and text times written in another zone than the store's (`timezone` on a text-time mapping)."""
+    return bool(m.fields["ts"].unit) or is_text_in_zone(m)
+
+
+def is_text_in_zone(m: Mapping) -> bool:
+    return not m.fields["ts"].unit and m.timezone is not None and m.timezone != m.store_timezone
+
+
+def local_zone(m: Mapping) -> str:
+    """The zone `to_local` converts to: the layout's own zone for unix times, else the store's."""
+    return (m.timezone or "UTC") if m.fields["ts"].unit else m.store_timezone
 
 
 def to_local(ts_utc: ibis.Value, tz: str, span: tuple[_dt.datetime, _dt.datetime]) -> ibis.Value:
@@ -275,12 +345,30 @@ def offset_steps(tz: str, lo: float, hi: float) -> list[tuple[int, int]]:
     return [(t, off) for t, off in steps if t <= hi + 3600]
 
 
+def from_local(ts_local: ibis.Value, tz: str, span: tuple[_dt.datetime, _dt.datetime]) -> ibis.Value:
+    """Wall-clock times in `tz` as UTC (the inverse of `to_local`; in the hour a clock goes back,
+    the later of the two readings)."""
+    lo, hi = (t.replace(tzinfo=_dt.timezone.utc).timestamp() for t in span)
+    steps = offset_steps(tz, lo - 86_400, hi + 86_400)
+    offset = ibis.literal(steps[0][1], dt.int64)
+    for start, off in steps[1:]:
+        boundary = _dt.datetime.fromtimestamp(start + off, _dt.timezone.utc).replace(tzinfo=None)  # local time it starts
+        offset = ibis.ifelse(ts_local >= ibis.timestamp(boundary), ibis.literal(off, dt.int64), offset)
+    return ts_local - offset.as_interval("s")
+
+
+def _span(m: Mapping) -> tuple[_dt.datetime, _dt.datetime]:
+    lo = _dt.datetime.fromisoformat(m.valid_from) if m.valid_from else _dt.datetime(2000, 1, 1)
+    hi = _dt.datetime.fromisoformat(m.valid_until) if m.valid_until else _dt.datetime(2100, 1, 1)
+    return lo, hi
+
+
 def _utc(local: str, tz: str) -> _dt.datetime:
     wall = _dt.datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(tz))
     return wall.astimezone(_dt.timezone.utc).replace(tzinfo=None)
 
 
-def _range_reason(value: ibis.Value, m: Mapping, utc: bool) -> ibis.Value:
+def _range_reason(value: ibis.Value, m: Mapping, utc: bool, name: str = "ts") -> ibis.Value:
     if not (m.valid_from or m.valid_until):
         return NULL_TEXT
     tz = m.timezone or "UTC"
@@ -293,8 +381,8 @@ def _range_reason(value: ibis.Value, m: Mapping, utc: bool) -> ibis.Value:
     if utc:
         near = (_utc(m.valid_from or m.valid_until, tz), _utc(m.valid_until or m.valid_from, tz))  # type: ignore[arg-type]
         shown = to_local(value, tz, near)
-    where = f" ({m.timezone})" if m.timezone else ""
-    msg = f"ts: expected a time in the dataset's valid range [{m.valid_from or '…'}, {m.valid_until or '…'}){where}, received "
+    where = f" ({m.timezone})" if m.timezone and utc else ""
+    msg = f"{name}: expected a time in {m.range_label} [{m.valid_from or '…'}, {m.valid_until or '…'}){where}, received "
     return ibis.ifelse(outside, ibis.literal(msg) + shown.cast(dt.string), NULL_TEXT)
 
 
@@ -340,21 +428,25 @@ def checked(raw: ibis.Table, m: Mapping, *, pre_reason: ibis.Value | None = None
     For unix-time layouts `ts` is still UTC here (see `is_utc` and `to_local`).
     """
     names = tuple(raw.columns)
+    markers = null_markers(m)
+    read = Source(raw, names, markers, prefix="")
     values, reasons = {}, {}
     for name, spec in m.fields.items():
-        values[name], reasons[name] = _value(raw, name, spec, m)
-    users = {k: _text(raw, _user_spec(m, k, c), c) for k, c in m.users.items()}
+        values[name], reasons[name] = _value(read, name, spec, m)
+    users = {k: _text(read, _user_spec(m, k, c), c) for k, c in m.users.items()}
     users = {k: v for k, v in users.items() if not (k in values and v.equals(values[k]))}  # the event field itself
-    extra = {"event_id": _event_id(raw, m), **({"properties": _properties(raw, m)} if m.properties else {})}
+    extra = {"event_id": _event_id(raw, m)} if m.target == "events" else {}
+    extra |= {JSON_COLUMN[m.target]: _properties(read, m)} if m.properties else {}
     typed = raw.select(
         **{_SRC + c: raw[c] for c in names}, **{_VAL + n: v for n, v in values.items()}, **extra,
         **{_USR + k: v for k, v in users.items()}, **({_PRE: pre_reason} if pre_reason is not None else {}),
     ).view()
-    src = Source(typed, names)
+    src = Source(typed, names, markers)
     fields = {n: typed[_VAL + n] for n in values}
     said = [typed[_PRE]] if pre_reason is not None else []
     said += [why(fields[n], src) for n, why in reasons.items() if why is not None]
-    said += [_required("event_id", m.id_column)(typed.event_id, src)] if m.id_column else []
+    said += [_required("event_id", m.id_column)(typed.event_id, src)] if m.id_column and m.target == "events" else []
+    said += _rule_reasons(fields, m) if m.target == "events" else []
     reasoned = typed.select(
         *[typed[_SRC + c] for c in names], *[typed[k] for k in extra], *[typed[_USR + k] for k in users], **fields,
         _reason=ibis.coalesce(*said) if len(said) > 1 else said[0],
@@ -364,6 +456,25 @@ def checked(raw: ibis.Table, m: Mapping, *, pre_reason: ibis.Value | None = None
         *extra, *values, "_reason", _raw=ibis.ifelse(reasoned._reason.notnull(), raw_line(out, m), NULL_TEXT),
         **{f"_users_{k}": reasoned[_USR + k] for k in users},
     )
+
+
+JSON_COLUMN = {"events": "properties", "items": "attributes", "users": "traits", "stores": "properties"}
+"""Where [properties] go in each target table (a JSON object of the listed columns)."""
+
+
+def _rule_reasons(fields: dict[str, ibis.Value], m: Mapping) -> list[ibis.Value]:
+    """The shared per-behaviour rules (`ingest.rules`): an item where the behaviour needs one, at least
+    one unit on a buy or return."""
+    behavior = fields["behavior"]
+    item = fields.get("item_id", NULL_TEXT)
+    out = [ibis.ifelse(behavior.isin(rules.ITEM_BEHAVIORS) & item.isnull(),
+                       ibis.literal("item_id: expected an item for behaviour ") + behavior
+                       + f" (only {', '.join(sorted(rules.ITEMLESS))} may have none)", NULL_TEXT)]
+    if "quantity" in fields:
+        q = fields["quantity"]
+        out.append(ibis.ifelse(behavior.isin(sorted(rules.COUNTED)) & (q < 1).fill_null(False),
+                               ibis.literal(rules.QUANTITY_REASON + ", received ") + q.cast(dt.string), NULL_TEXT))
+    return out
 
 
 def _user_spec(m: Mapping, key: str, column: str) -> FieldSpec:

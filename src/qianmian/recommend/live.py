@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qianmian.errors import InputError
+from qianmian.ingest import rules
 from qianmian.store.schema import BEHAVIORS
 
 
@@ -37,6 +38,18 @@ class LiveEvent:
         if event["behavior"] not in BEHAVIORS:
             raise InputError("event.behavior", f"one of {list(BEHAVIORS)}", event["behavior"])
         return cls(str(event["user_id"]), str(event["item_id"]), str(event["behavior"]), _seconds(event.get("ts")))
+
+    @classmethod
+    def usable(cls, event: Mapping[str, Any]) -> LiveEvent | None:
+        """The live event for a valid stored event, or None when it cannot re-rank anything: an
+        anonymous event (no shopper) or one of the item-less behaviours (`ingest.rules.ITEMLESS`),
+        which the shared rules accept. An event the rules refuse raises `InputError`."""
+        broken = [p for p in rules.problems(event) if p[0] in ("behavior", "item_id")]
+        if broken:
+            raise InputError(f"event.{broken[0][0]}", broken[0][1].split(": expected ", 1)[-1], event.get(broken[0][0]))
+        if not event.get("user_id") or event.get("behavior") in rules.ITEMLESS:
+            return None
+        return cls.from_dict(event)
 
 
 def _seconds(ts: Any) -> float:

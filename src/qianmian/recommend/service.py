@@ -96,8 +96,8 @@ class RecommendService:
     # -- state updates --------------------------------------------------------------------------
     def observe(self, event: Mapping[str, Any] | LiveEvent) -> None:
         """Feed one event to the live buffer (ignored for shoppers who opted out)."""
-        e = event if isinstance(event, LiveEvent) else LiveEvent.from_dict(event)
-        if e.user_id not in self.opted_out:
+        e = event if isinstance(event, LiveEvent) else LiveEvent.usable(event)
+        if e is not None and e.user_id not in self.opted_out:  # anonymous and item-less events re-rank nothing
             self.live.observe(e)
 
     def forget(self, user_id: str) -> None:
