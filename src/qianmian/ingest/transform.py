@@ -463,13 +463,14 @@ JSON_COLUMN = {"events": "properties", "items": "attributes", "users": "traits",
 
 
 def _rule_reasons(fields: dict[str, ibis.Value], m: Mapping) -> list[ibis.Value]:
-    """The shared per-behaviour rules (`ingest.rules`): an item where the behaviour needs one, at least
-    one unit on a buy or return."""
+    """The shared per-behaviour rules (`ingest.rules`): an item where the behaviour needs one (when
+    the layout maps items at all), at least one unit on a buy or return (when it maps quantities)."""
     behavior = fields["behavior"]
-    item = fields.get("item_id", NULL_TEXT)
-    out = [ibis.ifelse(behavior.isin(rules.ITEM_BEHAVIORS) & item.isnull(),
-                       ibis.literal("item_id: expected an item for behaviour ") + behavior
-                       + f" (only {', '.join(sorted(rules.ITEMLESS))} may have none)", NULL_TEXT)]
+    out = []
+    if "item_id" in fields:  # a layout without items at all (CDNOW: purchases, no products) cannot name one
+        out.append(ibis.ifelse(behavior.isin(rules.ITEM_BEHAVIORS) & fields["item_id"].isnull(),
+                               ibis.literal("item_id: expected an item for behaviour ") + behavior
+                               + f" (only {', '.join(sorted(rules.ITEMLESS))} may have none)", NULL_TEXT))
     if "quantity" in fields:
         q = fields["quantity"]
         out.append(ibis.ifelse(behavior.isin(sorted(rules.COUNTED)) & (q < 1).fill_null(False),
