@@ -109,7 +109,7 @@ def test_online_retail_matches_pandas(retail) -> None:
     sign = ev.behavior.map({"buy": 1.0, "return": -1.0})
     spend = (ev.amount.fillna(0) * sign).groupby(ev.user_id).sum()
     spend = spend[spend.index.isin(buys.user_id)]  # monetary is defined for buyers; return-only ids get 0
-    recent = ev[ev.ts >= end - pd.Timedelta(days=365)]  # the interest window
+    recent = ev[(ev.ts >= end - pd.Timedelta(days=365)) & (ev.category_id != "non-product")]  # the interest window, goods only
     top = (recent.groupby(["user_id", "category_id"]).size().rename("n").reset_index()
            .sort_values(["user_id", "n", "category_id"], ascending=[True, False, True]).drop_duplicates("user_id"))
     assert len(got) == 4383

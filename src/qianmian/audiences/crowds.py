@@ -36,7 +36,7 @@ from scipy.spatial.distance import pdist, squareform
 
 from qianmian.errors import InputError
 from qianmian.features import FeatureSpec, consumer_features
-from qianmian.metrics.common import DateLike, end_of, to_date
+from qianmian.metrics.common import DateLike, end_of, products, to_date
 from qianmian.store import Store
 
 
@@ -220,7 +220,7 @@ def _group_stats(consumers: ibis.Table) -> ibis.Table:
 def _choices(store: Store, *, as_of: DateLike, spec: CrowdSpec) -> ibis.Table:
     """Distinct (user_id, category_id) with a `behaviors` event in the window: the consumers' choices."""
     end = end_of(as_of)
-    ev = store.table("events")
+    ev = products(store.table("events"))
     ev = ev.filter(ev.user_id.notnull(), ev.category_id.notnull(), ev.behavior.isin(list(spec.behaviors)),
                    ev.ts < end, ev.ts >= end - dt.timedelta(days=spec.days))
     return ev.select("user_id", "category_id").distinct()

@@ -26,7 +26,7 @@ from qianmian.audiences.registry import Audience, AudienceRegistry
 from qianmian.audiences.rules import check, to_text
 from qianmian.audiences.rules import tree as T
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, end_of
+from qianmian.metrics.common import DateLike, end_of, products
 from qianmian.store import Store
 
 
@@ -71,7 +71,7 @@ LIFECYCLE_LABELS = {"active": "active", "silent": "silent", "churning": "churnin
 def category_popularity(store: Store, *, as_of: DateLike, days: int) -> list[str]:
     """The store's categories, most consumers first, among events in the `days` before the end of `as_of`."""
     end = end_of(as_of)
-    ev = store.table("events")
+    ev = products(store.table("events"))
     ev = ev.filter(ev.category_id.notnull(), ev.user_id.notnull(), ev.ts < end, ev.ts >= end - dt.timedelta(days=days))
     ranked = ev.group_by("category_id").aggregate(n=ev.user_id.nunique()).order_by([ibis.desc("n"), "category_id"])
     return store.execute(ranked.select("category_id")).category_id.tolist()

@@ -205,7 +205,7 @@ def analyze(
     with errors_to_exit(), working(f"reading {file.name}", json):
         planned = parse_weights(weights) if weights else None
         units = file_units(file, variant_col)
-        check = srm_check(units, planned)
+        check = srm_check(units, planned, threshold=settings().srm_threshold)
         res = analyze_file(file, variant_col=variant_col, control=control, metrics=metric, covariate=covariate,
                            alpha=alpha, correction=correction)  # type: ignore[arg-type]
     rows = result_rows(res)

@@ -34,7 +34,7 @@ from typing import Literal
 import ibis
 
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, end_of, to_date
+from qianmian.metrics.common import DateLike, end_of, products, to_date
 from qianmian.store import Store
 from qianmian.store.schema import BEHAVIORS
 
@@ -201,7 +201,8 @@ def _lifecycle(states: ibis.Table, day: dt.date) -> ibis.Table:
 
 
 def _top_categories(past: ibis.Table, end: dt.datetime, spec: FeatureSpec) -> ibis.Table:
-    recent = past.filter(past.category_id.notnull(), past.ts >= end - dt.timedelta(days=spec.interest_days))
+    recent = products(past)
+    recent = recent.filter(recent.category_id.notnull(), recent.ts >= end - dt.timedelta(days=spec.interest_days))
     per = recent.group_by("user_id", "category_id").aggregate(n=recent.count())
     order = [ibis.desc(per.n), per.category_id]
     ranked = per.mutate(rank=ibis.row_number().over(group_by=per.user_id, order_by=order))

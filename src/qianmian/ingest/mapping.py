@@ -11,6 +11,9 @@ the built-in ones in `layouts/`). A field spec is either a column name or a tabl
 - ``{ constant = "buy", when = { column = "C", prefix = "X", value = "return" } }``
 - ``{ column = "C", derive = "product_noun" }`` (a category from a product description)
 
+``[non_products]`` with ``item_id = [...]`` and/or ``item_id_prefix = [...]``: items that are not
+goods (postage, fees…); their events get category "non-product" (`qianmian.ingest.kinds`).
+
 File-level options: ``delimiter = "whitespace"`` (runs of spaces/tabs separate fields, as in CDNOW),
 ``header = "auto"`` (the first line is a header when all its fields are column names the mapping
 knows, else `columns` name the fields), ``identical_rows = "events"`` (identical records are separate
@@ -28,6 +31,7 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.datatypes as dt
 from qianmian.errors import ConfigError
+from qianmian.ingest.kinds import NonProducts, parse_non_products
 from qianmian.store import schema
 from qianmian.store.staging import Format
 
@@ -50,7 +54,7 @@ USER_FIELDS = tuple(schema.USERS.names)
 _SPEC_KEYS = {"column", "optional", "type", "abs", "upper", "strip_suffix", "unit", "format", "product", "constant", "when",
               "derive", "null_values"}
 TOP_KEYS = ("name", "target", "format", "header", "delimiter", "identical_rows", "columns", "multiline", "aliases", "timezone", "valid_from",
-            "valid_until", "id", "id_column", "null_values", "fields", "values", "properties", "users")
+            "valid_until", "id", "id_column", "null_values", "fields", "values", "properties", "users", "non_products")
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Mapping:
     multiline: bool = False
     store_timezone: str = "Asia/Shanghai"  # set by the pipeline: the store's business zone
     range_label: str = "the dataset's valid range"  # set by the pipeline when the store's range applies
+    non_products: NonProducts | None = None
 
     def known_names(self) -> set[str]:
         """Every column name the mapping knows: `columns`, aliases and the columns it reads."""
@@ -226,6 +231,7 @@ def parse_mapping(raw: dict[str, Any], where: str = "mapping") -> Mapping:
         target=target,
         null_values=_strings(f"{where}: null_values", raw.get("null_values", [])),
         multiline=bool(raw.get("multiline", False)),
+        non_products=parse_non_products(raw.get("non_products"), where),
     )
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from qianmian.errors import InputError, StoreError
 from qianmian.ingest import layout_check, rules
+from qianmian.ingest.kinds import mark_non_products
 from qianmian.ingest.mapping import TARGETS, WHITESPACE, Mapping, load_mapping
 from qianmian.ingest.records import Survey, survey, without_lines
 from qianmian.ingest.transform import checked, is_utc, json_columns, local_zone, md5, source_types, to_local, whitespace_columns
@@ -224,6 +225,7 @@ def _rows(engine: ibis.BaseBackend, good: ibis.Table, m: Mapping, ingest_id: str
     if m.target != "events":
         return good.select(*[c for c in columns if c in good.columns])
     events = good.select(*[c for c in columns if c in good.columns], source=ibis.literal(ingest_id))
+    events = mark_non_products(events, m.non_products)
     if m.identical_rows == "events":  # the k-th of identical records gets its own id (the same k on a re-ingest)
         k = ibis.row_number().over(group_by=events.event_id).cast("string")
         events = events.mutate(event_id=md5(events.event_id + "#" + k))

@@ -29,7 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from qianmian.errors import InputError
-from qianmian.metrics.common import Period, in_period, order_key, records
+from qianmian.metrics.common import Period, in_period, order_key, products, records
 from qianmian.metrics.sessions import with_sessions
 from qianmian.store import Store
 
@@ -62,7 +62,7 @@ def basket_pairs(
     ev = events.filter(events.behavior.isin(list(behaviors)))
     if period is not None:
         ev = ev.filter(in_period(ev, period))
-    ev = ev.filter(ev[_LEVEL_COLUMN[level]].notnull())
+    ev = products(ev.filter(ev[_LEVEL_COLUMN[level]].notnull()))  # postage or fees are not goods in a basket
     key = _basket_key(ev, basket, session_gap_minutes)
     return ev.select(basket=key, item=ev[_LEVEL_COLUMN[level]]).distinct()
 
@@ -92,7 +92,7 @@ def session_basket_pairs(
     if period is not None:
         ev = ev.filter(in_period(ev, period))
     ev = with_sessions(ev, gap_minutes=gap_minutes)
-    ev = ev.filter(ev[_LEVEL_COLUMN[level]].notnull())
+    ev = products(ev.filter(ev[_LEVEL_COLUMN[level]].notnull()))
     return ev.select(basket=ev.session, item=ev[_LEVEL_COLUMN[level]]).distinct()
 
 

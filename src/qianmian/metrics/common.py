@@ -20,6 +20,7 @@ import pandas as pd
 import ibis.expr.types as ir
 
 from qianmian.errors import InputError
+from qianmian.store.schema import NON_PRODUCT
 
 DateLike = dt.date | dt.datetime | str
 
@@ -138,6 +139,15 @@ def scoped(events: ir.Table, *, brand: str | None = None, category: str | None =
     if category is not None:
         events = events.filter(events.category_id == category)
     return events
+
+
+def products(events: ir.Table) -> ir.Table:
+    """Events on goods: those whose item is not of kind "non-product" (`schema.NON_PRODUCT`).
+
+    Postage, fees or bad-debt lines are money, not merchandise: they count in GMV but in no
+    product metric (categories, association rules, category preferences, top categories).
+    """
+    return events.filter(events.category_id.isnull() | (events.category_id != NON_PRODUCT))
 
 
 def signed_amount(events: ir.Table) -> ir.FloatingValue:

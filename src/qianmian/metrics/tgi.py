@@ -21,8 +21,12 @@ import ibis
 import ibis.expr.types as ir
 
 from qianmian.errors import InputError
-from qianmian.metrics.common import Period, in_period, records
+from qianmian.metrics.common import Period, in_period, products, records
 from qianmian.store import Store
+
+
+PRODUCT_DIMENSIONS = ("category_id", "item_id", "brand_id")
+"""Dimensions of goods: TGI over them leaves out non-product items (postage, fees…)."""
 
 
 def _attribute_pairs(
@@ -30,7 +34,8 @@ def _attribute_pairs(
 ) -> ir.Table:
     """Distinct (user_id, value) pairs for the dimension `by`."""
     if by in events.columns and by != "user_id":
-        ev = events.filter(events.user_id.notnull(), events[by].notnull())
+        ev = products(events) if by in PRODUCT_DIMENSIONS else events
+        ev = ev.filter(ev.user_id.notnull(), ev[by].notnull())
         if behaviors:
             ev = ev.filter(ev.behavior.isin(list(behaviors)))
         if period is not None:

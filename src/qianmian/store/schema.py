@@ -33,6 +33,13 @@ BEHAVIORS: Final[tuple[str, ...]] = (
 )
 """Every behaviour an event may have. `buy` and `return` carry quantity and amount."""
 
+NON_PRODUCT: Final = "non-product"
+"""The `category_id` of events on items that are not goods (postage, fees, discounts, manual
+adjustments, bad debt, test items, gift vouchers), as a layout's `[non_products]` marks them: the
+item is of kind "non-product". Such events keep their amounts and count in GMV (see the layout),
+but product metrics (categories, association rules, category preferences, top categories) leave
+them out (`qianmian.metrics.common.products`)."""
+
 S = dt.String(nullable=True)
 S_REQ = dt.String(nullable=False)
 TS = dt.Timestamp(nullable=True)
