@@ -1,4 +1,5 @@
 // The console shell: session (sign-in by API key when auth is on), navigation, routing by #/page.
+import { loadGlossary } from "./glossary.js";
 import { api, apiKey, setApiKey } from "./api.js";
 import { clear, errorBox, fmtInt, h } from "./ui.js";
 
@@ -96,6 +97,7 @@ async function boot() {
   } catch (err) {
     ctx.summary = null;
   }
+  await loadGlossary(api);
   topbar();
   await show();
 }

@@ -67,7 +67,7 @@ export function dateInput(value, attrs = {}) { return h("input", { type: "date",
 
 export function table(columns, rows, { onRow, selected, testid, empty: emptyText } = {}) {
   if (!rows.length) return empty(emptyText || "Nothing to show", emptyText ? "" : "No rows for these settings.");
-  const head = h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : "" }, c.label)));
+  const head = h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : "", title: c.tip || null }, c.label)));
   const body = rows.map((r, i) => h("tr", {
     class: [onRow ? "clickable" : "", selected && selected(r) ? "selected" : ""].join(" "),
     onclick: onRow ? () => onRow(r, i) : null,

@@ -1,6 +1,7 @@
 // Audiences: saved audiences, a rule editor with live validation, size and sample before saving,
 // the TGI profile of an audience against all consumers or another audience, seed templates, and
 // strategy crowds as a map.
+import { tip } from "../glossary.js";
 import { bubbles, hbars, legend, PALETTE } from "../charts.js";
 import { adminButton, card, clear, debounce, empty, errorBox, field, fill, fmtInt, fmtNum, fmtPct, h, dateInput, loading, table } from "../ui.js";
 
@@ -198,8 +199,8 @@ function tgiProfile(ctx, state, el) {
         hbars(solid, { label: (x) => x.value, value: (x) => x.tgi, reference: 100, format: (v) => fmtNum(v, 0),
           color: (x) => (x.tgi >= 100 ? "#2f6fdd" : "#94a3b8"), note: (x) => `${x.value}: TGI ${fmtNum(x.tgi, 0)} · ${fmtInt(x.target_count)} members (${fmtPct(x.target_share)}) vs ${fmtPct(x.reference_share)} of ${them}` }),
         h("div", {}, h("p", { class: "small muted", "data-testid": "tgi-note" }, `${fmtInt(r.target_size)} members vs ${fmtInt(r.reference_size)} ${reference ? `members of ${reference}` : "consumers"} as of ${r.as_of}; ${r.by} of events in the last ${r.days} days. Values with fewer than ${r.min_count} members are left out (noisy).`),
-          table([{ label: r.by, key: "value" }, { label: "TGI", num: true, render: (x) => fmtNum(x.tgi, 0) }, { label: "members", num: true, render: (x) => fmtInt(x.target_count) },
-            { label: "share", num: true, render: (x) => fmtPct(x.target_share) }, { label: them, num: true, render: (x) => fmtPct(x.reference_share) }], solid.slice(0, 10), { testid: "tgi-table" })));
+          table([{ label: r.by, key: "value" }, { label: "TGI", num: true, tip: tip("tgi"), render: (x) => fmtNum(x.tgi, 0) }, { label: "members", num: true, render: (x) => fmtInt(x.target_count) },
+            { label: "share", num: true, tip: "members with the value ÷ members", render: (x) => fmtPct(x.target_share) }, { label: them, num: true, render: (x) => fmtPct(x.reference_share) }], solid.slice(0, 10), { testid: "tgi-table" })));
     });
   };
   [by, days, minCount, against].forEach((x) => x.addEventListener("change", run));

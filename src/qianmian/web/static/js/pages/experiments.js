@@ -1,5 +1,6 @@
 // Experiments: list, create (split, audience, metrics), results with lifts and intervals, SRM warning,
 // the plain-language summary, and the campaign close-out (结案) by customer, audience and creative.
+import { tip } from "../glossary.js";
 import { lifts } from "../charts.js";
 import { adminButton, card, clear, empty, errorBox, field, fill, fmtInt, fmtNum, fmtPct, fmtSignedPct, h, dateInput, table } from "../ui.js";
 
@@ -44,7 +45,7 @@ function createForm(ctx, done) {
   const windowDays = h("input", { type: "number", value: 14, min: 1, style: "width:80px" });
   const mbox = h("div", { "data-testid": "new-exp-metrics" });
   ctx.api.get("/v1/experiments/metrics").then((ms) => ms.forEach((m) => mbox.append(h("label", { class: "inline" },
-    h("input", { type: "checkbox", value: m.name, checked: m.default }), m.label)))).catch(() => {});
+    h("input", { type: "checkbox", value: m.name, checked: m.default }), h("span", { title: tip(m.name) }, m.label))))).catch(() => {});
   const msg = h("div");
   const save = adminButton(ctx, "Create experiment", { class: "primary", "data-testid": "new-exp-save" });
   save.addEventListener("click", async () => {
@@ -124,7 +125,7 @@ async function report(ctx, exp, asOf, cuped, sequential) {
     h("div", { class: "grid two", style: "margin:0" },
       h("div", {}, lifts(liftRows(r.results, r.alpha), { level: 1 - r.alpha })),
       h("div", {}, table([
-        { label: "metric", render: (x) => x.metric.replaceAll("_", " ") }, { label: "variant", key: "variant" }, { label: "n", num: true, render: (x) => fmtInt(x.n) },
+        { label: "metric", render: (x) => h("span", { title: tip(x.metric) }, x.metric.replaceAll("_", " ")) }, { label: "variant", key: "variant" }, { label: "n", num: true, render: (x) => fmtInt(x.n) },
         { label: r.cuped_metrics.length ? "mean (raw)" : "mean", num: true, render: (x) => fmtMean(x.metric, x.mean) },
         ...adjustedCol,
         { label: "lift", num: true, render: (x) => (x.lift_rel === null ? (x.error || "") : fmtSignedPct(x.lift_rel)) },

@@ -1,4 +1,5 @@
 // GTA planner: a GMV goal and a period → consumers needed per AIPL stage, against the current pools.
+import { tip } from "../glossary.js";
 import { groupedBars, legend, STAGE_NAMES } from "../charts.js";
 import { addDays, card, clear, daysBetween, empty, errorBox, field, fmtInt, fmtMoney, fmtPct, h, dateInput, loading } from "../ui.js";
 
@@ -91,9 +92,9 @@ function result(r) {
     { name: "needed", color: "#2f6fdd", values: rows.map((x) => x.needed) },
     { name: "current", color: "#f59f00", values: rows.map((x) => x.current) },
   ], { notes, height: 300 });
-  const th = (t, num) => h("th", { class: num ? "num" : "" }, t);
+  const th = (t, num, term) => h("th", { class: num ? "num" : "", title: term ? tip(term) : null }, t);
   const table = h("div", { class: "hscroll" }, h("table", { class: "data", "data-testid": "gta-table" },
-    h("thead", {}, h("tr", {}, th("stage"), th("share", 1), th("conv.", 1), th("GMV/buyer", 1), th("needed GMV", 1), th("buyers", 1), th("needed", 1), th("current", 1), th("gap", 1))),
+    h("thead", {}, h("tr", {}, th("stage"), th("share", 1, "gmv_share"), th("conv.", 1, "conversion"), th("GMV/buyer", 1, "value_per_buyer"), th("needed GMV", 1), th("buyers", 1), th("needed", 1), th("current", 1), th("gap", 1))),
     h("tbody", {}, r.rows.map((x) => h("tr", { "data-stage": x.stage },
       h("td", { title: STAGE_NAMES[x.stage] }, x.stage), h("td", { class: "num" }, fmtPct(x.share)), h("td", { class: "num" }, fmtPct(x.conversion, 2)),
       h("td", { class: "num" }, fmtMoney(x.value_per_buyer)), h("td", { class: "num" }, fmtMoney(x.needed_gmv)), h("td", { class: "num" }, fmtInt(x.needed_buyers)),

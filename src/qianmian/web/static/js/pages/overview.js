@@ -1,4 +1,5 @@
 // Overview: AIPL funnel, AIPL flow (Sankey) between two dates, FAST cards, GROW waterfall, shop funnel.
+import { tip } from "../glossary.js";
 import { aiplFunnel, bars, legend, sankey, STAGE_COLORS, STAGE_NAMES, waterfall } from "../charts.js";
 import { clvCard } from "./clv.js";
 import { addDays, card, daysBetween, empty, field, fill, fmtInt, fmtMoney, fmtPct, h, dateInput } from "../ui.js";
@@ -56,12 +57,15 @@ export async function render(view, ctx) {
 async function aiplCard(ctx, asOf) {
   const r = await ctx.api.get("/v1/reports/aipl", { as_of: asOf });
   if (!r.total) return empty(`No consumer holds an AIPL stage as of ${asOf}`, `Stages come from events with a user id up to that day: pick a day inside the data (${ctx.first} → ${ctx.last}) or load events that carry user ids.`);
-  return h("div", {}, aiplFunnel(r.counts, r.shares),
+  return h("div", { title: tip("share") }, aiplFunnel(r.counts, r.shares),
     h("div", { class: "row small muted", style: "margin-top:6px" }, h("span", { "data-testid": "aipl-total", "data-value": r.total }, `${fmtInt(r.total)} consumers hold a stage as of ${r.as_of}`)));
 }
 
+const FAST_TERMS = { A: "deepening_rate", T: "active_rate" };
+
 function kpi(key, value, text, meaning, raw) {
-  return h("div", { class: `kpi ${value === null ? "na" : ""}`, "data-testid": `fast-${key}`, "data-value": raw === null || raw === undefined ? "" : raw },
+  return h("div", { class: `kpi ${value === null ? "na" : ""}`, "data-testid": `fast-${key}`, "data-value": raw === null || raw === undefined ? "" : raw,
+    title: FAST_TERMS[key] ? tip(FAST_TERMS[key]) : null },
     h("div", { class: "k" }, key), h("div", { class: "v" }, text), h("div", { class: "m" }, meaning));
 }
 
@@ -95,10 +99,13 @@ async function funnelCard(ctx, period) {
   const labels = r.steps.map((st) => st.join(" / "));
   return h("div", {}, bars(labels, row.users, { colors: ["#8cc0ff", "#3d7fe0", "#f59f00"], sub: row.overall_rate.map((x) => fmtPct(x)) }),
     h("div", { class: "row small", style: "margin-top:4px" },
-      h("span", { class: "chip" }, `visitor conversion ${fmtPct(rates.visitor_conversion)}`),
-      h("span", { class: "chip" }, `bounce rate ${fmtPct(rates.bounce_rate)}`),
-      h("span", { class: "chip" }, `repurchase ${fmtPct(rates.repurchase_rate)}`),
-      h("span", { class: "chip" }, `AOV ${rates.gmv ? fmtMoney(rates.aov) : "n/a (no amounts)"}`)),
+      h("span", { class: "chip", title: tip("visitor_conversion"), "data-testid": "rate-visitor_conversion" }, `visitor conversion ${fmtPct(rates.visitor_conversion)}`),
+      h("span", { class: "chip", title: tip("browse_conversion") }, `browse conversion ${fmtPct(rates.browse_conversion)}`),
+      h("span", { class: "chip", title: tip("bounce_rate") }, `bounce rate ${fmtPct(rates.bounce_rate)}`),
+      h("span", { class: "chip", title: tip("repurchase_rate") }, `repurchase ${fmtPct(rates.repurchase_rate)}`),
+      h("span", { class: "chip", title: tip("aov") }, `AOV ${rates.gmv ? fmtMoney(rates.aov) : "n/a (no amounts)"}`)),
+    h("div", { class: "small muted", style: "margin-top:4px", title: tip("overall_rate"), "data-testid": "funnel-note" },
+      "% under each step: the viewers who also did every step up to it (overall rate); visitor conversion counts every buyer of every visitor."),
     h("div", { class: "small muted", style: "margin-top:4px" }, `${r.period}`));
 }
 
