@@ -85,8 +85,13 @@ def test_rails_change_with_live_events_and_empty_rails_are_explained(shop):
     events = [{"event_id": f"n{i}", "user_id": "u1", "item_id": f"i{k}", "category_id": "c2", "behavior": "view", "ts": "2017-12-04T09:59:00"} for i, k in enumerate((5, 8, 5))]
     assert shop.post("/v1/events", json={"events": events}).json()["accepted"] == 3
     after = shop.get("/v1/storefront/u1").json()
-    similar = [m for m in _module(after, "rail") if m["scene"] == "similar"]
-    assert [i["item_id"] for i in similar[0]["items"]] == ["i2"]  # same category (c2), not already seen
+    home = [i["item_id"] for m in _module(after, "rail") if m["scene"] == "home" for i in m["items"]]
+    assert home[0] == "i2"  # popular in the live category (c2), not already seen
+    # "Like that" (similar to i8: c2 again) has only i2, which the rail above shows: no product twice on a page
+    assert not [m for m in _module(after, "rail") if m["scene"] == "similar"]
+    like = next(r for r in after["decision"]["rails"] if r["title"] == "Like that")
+    assert like["left_out"] == "nothing to show that the rails above do not already show"
+    assert any(r.startswith("rail 'Like that' (similar) left out") for r in after["reasons"])
     assert _module(after, "greeting")[0]["need"] == "category c2"  # live activity beats the audience's need
 
 

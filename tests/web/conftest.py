@@ -58,11 +58,14 @@ def cli_json(demo_file: Path, *args: str) -> object:
 
 
 def make_app(path: Path, data_dir: Path, **settings):
+    """The app as `qianmian demo` serves it (its 2:8 storefront experiment and experiences file)."""
+    from qianmian import demo
     from qianmian.api import create_app
     from qianmian.config import Settings
     from qianmian.store import connect
 
     url = f"duckdb:///{path}"
+    settings = {"storefront_experiment": demo.EXPERIMENT, "experiences_file": demo.experiences_path(), **settings}
     s = Settings(store=url, data_dir=data_dir, writer_interval_seconds=0.02, **settings)
     return create_app(s, store=connect(url), clock=lambda: NOW)
 

@@ -216,6 +216,49 @@ def test_page_previews_are_never_logged(client):
     assert set(now["items"]) == {i["item_id"] for m in rails for i in m["items"]}
 
 
+def _suggested(client) -> dict:
+    return client.get("/v1/shoppers/suggestions", params={"as_of": AS_OF}).json()
+
+
+def test_suggestions_cover_each_arm_and_each_audience(client):
+    sug = _suggested(client)
+    assert sug["experiment"] == {"name": "storefront-2-8", "variants": ["personalized", "control"], "control": "control"}
+    by_arm = {s["variant"]: s for s in sug["shoppers"] if " arm " in s["why"]}
+    assert set(by_arm) == {"personalized", "control"} and by_arm["control"]["arm"] == "control" and by_arm["personalized"]["arm"] == "test"
+    for s in sug["shoppers"]:  # the arm said is the one the storefront serves
+        assert client.get(f"/v1/shoppers/{s['user_id']}/page").json()["experiment"]["variant"] == s["variant"]
+    members = client.get("/v1/audiences").json()
+    with_members = {a["name"] for a in members if a.get("members")}
+    assert with_members and with_members <= {s["audience"] for s in sug["shoppers"]}
+    assert all(s["audience"] in s["audiences"] for s in sug["shoppers"])
+
+
+def test_test_and_control_pages_of_one_shopper_and_why(client):
+    shopper = next(s for s in _suggested(client)["shoppers"] if s["arm"] == "test")
+    uid = shopper["user_id"]
+    test = client.get(f"/v1/shoppers/{uid}/page", params={"variant": "personalized"}).json()
+    control = client.get(f"/v1/shoppers/{uid}/page", params={"variant": "control"}).json()
+    audience = test["audience"]  # the first of the shopper's audiences with an experience
+    assert test["personalized"] and audience in shopper["audiences"] and audience == test["decision"]["audience"] == test["experience"]["audience"]
+    assert test["decision"]["arm"] == "test" and test["decision"]["audiences"] == shopper["audiences"]
+    assert any(r.startswith(f"experience of audience {audience!r} (v{test['experience']['version']})") for r in test["reasons"])
+    assert test["reasons"][0].startswith(f"audience {shopper['audiences'][0]!r}")
+    assert not control["personalized"] and control["experience"]["audience"] == "default" and control["decision"]["withheld"] == audience
+    assert any(f"does not see the experience of audience {audience!r}" in r for r in control["reasons"])
+    events = sum(client.get(f"/v1/shoppers/{uid}", params={"as_of": AS_OF}).json()["behaviors"].values())
+    assert events > 0 and not [r for r in test["reasons"] + control["reasons"] if "from no history" in r]
+    for page in (test, control):
+        items = [i["item_id"] for m in page["modules"] if m["type"] == "rail" for i in m["items"]]
+        assert items and len(items) == len(set(items))  # no product twice on a page: the rails differ
+        greeting = next(m["text"] for m in page["modules"] if m["type"] == "greeting")
+        assert "there" not in greeting and ", !" not in greeting and "  " not in greeting
+        assert all(v["category"] == f"category {v['category_id']}" for v in page["items"].values())  # the slice has no names
+    left = [r for r in control["decision"]["rails"] if r["left_out"]]
+    assert [r["title"] for r in left] == ["Picked for you"] and "would repeat 'Popular right now'" in left[0]["left_out"]
+    bad = client.get(f"/v1/shoppers/{uid}/page", params={"variant": "treatment"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "variant"
+
+
 def test_a_draft_experience_is_previewed_but_not_saved(client):
     saved = client.get("/v1/experiences/default").json()
     user = client.get("/v1/shoppers", params={"as_of": AS_OF, "limit": 1}).json()[0]["user_id"]

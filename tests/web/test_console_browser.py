@@ -270,22 +270,41 @@ def test_read_an_experiment_result(tab, live):
     tab.shot("experiment-result")
 
 
-def test_shopper_view_and_the_page_each_audience_would_see(tab, live):
-    members = httpx.post(f"{live.url}/v1/audiences/preview", json={"rule": 'in_audience("nivea_old_active")', "as_of": AS_OF, "sample": 1}).json()
-    user = members["sample"][0]
-    tab.open(f"shopper?user={user}")
+def test_shopper_view_opens_on_a_test_arm_shopper_with_test_and_control_side_by_side(tab, live):
+    sug = httpx.get(f"{live.url}/v1/shoppers/suggestions", params={"as_of": AS_OF}).json()
+    tab.open("shopper")
     p = tab.page
-    p.wait_for_selector("[data-testid=store-page]")
-    view = httpx.get(f"{live.url}/v1/shoppers/{user}", params={"as_of": AS_OF}).json()
-    assert tab.value("shopper-stage") == view["stage"]
-    assert "nivea_old_active" in p.inner_text("[data-testid=shopper-audiences]")
-    assert p.inner_text("[data-testid=page-greeting]").startswith("Welcome back")
-    assert p.locator("[data-testid=page-rail] .item .why").count() > 0  # every product carries its reason
-    p.click("[data-testid=preview-tabs] >> text=as default")
-    p.wait_for_function("!document.querySelector('[data-testid=page-greeting]')?.textContent.startsWith('Welcome back')", timeout=15_000)
-    tab.settle()
-    assert "default experience" in p.inner_text("[data-testid=page-reasons]")
+    p.wait_for_selector("[data-testid=compare] [data-testid=arm-control] [data-testid=store-page]")
+    first = next(s for s in sug["shoppers"] if s["arm"] == "test")
+    assert p.input_value("[data-testid=shopper-id]") == first["user_id"]  # opens on a personalized shopper
+    arms = {b.get_attribute("data-arm") for b in p.locator("[data-testid=suggestions] button.suggestion").all()}
+    assert arms == {"test", "control"}  # suggestions from each arm …
+    shown = {b.get_attribute("data-audience") for b in p.locator("[data-testid=suggestions] button.suggestion").all()}
+    assert {"nivea_old_active", "nivea_new_cleanser", "nivea_new_cream"} <= shown  # … and each audience
+    assert tab.value("shopper-arm") == "test"
+    test_col, control_col = "[data-testid=arm-personalized]", "[data-testid=arm-control]"
+    assert p.get_attribute(f"{test_col} [data-testid=store-page]", "data-personalized") == "true"
+    assert p.get_attribute(f"{control_col} [data-testid=store-page]", "data-personalized") == "false"
+    why = p.locator(f"{test_col} [data-testid=page-reasons]")
+    audience = why.get_attribute("data-audience")
+    assert audience in first["audiences"] and why.get_attribute("data-experience") == audience and why.get_attribute("data-arm") == "test"
+    text = why.inner_text()
+    assert audience in text and f"the page of audience {audience}" in text and "personalized (test)" in text
+    assert "from no history" not in text and "from history" in text  # the shopper has events: the need comes from them
+    control_why = p.inner_text(f"{control_col} [data-testid=page-reasons]")
+    assert f"does not see {audience}'s page" in control_why and "would repeat 'Popular right now'" in control_why
+    for greeting in p.locator("[data-testid=page-greeting]").all_inner_texts():
+        assert "there" not in greeting
+    titles = p.locator(f"{control_col} [data-testid=page-rail]").evaluate_all("els => els.map(e => e.dataset.title)")
+    assert titles == ["Popular right now"]  # "Picked for you" would repeat it on a page that is not personalized
+    assert p.locator(f"{test_col} [data-testid=page-rail] .item .why").count() > 0  # every product carries its reason
+    assert "category " in p.inner_text(f"{test_col} [data-testid=page-rail]")  # no name in the slice: said plainly
     tab.shot("shopper")
+    p.click("[data-testid=preview-tabs] >> text=as default")
+    p.wait_for_function("document.querySelectorAll('[data-testid=store-page]').length === 1", timeout=15_000)
+    tab.settle()
+    assert "default" in p.inner_text("[data-testid=page-reasons]")
+    tab.shot("shopper-as-default")
 
 
 def test_sign_in_with_an_api_key(browser, demo_file, tmp_path):

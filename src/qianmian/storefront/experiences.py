@@ -83,7 +83,7 @@ class Experience:
     bundle: Bundle | None = None
     coupon: Coupon | None = None
     need: str | None = None
-    anonymous_name: str = "there"
+    anonymous_name: str = ""  # what to call a shopper without a name; empty: the greeting leaves the name out
     version: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,7 +189,7 @@ def parse_experience(audience: str, data: Any, *, version: int = 0) -> Experienc
         bundle=parse_bundle(d.get("bundle"), "experience.bundle"),
         coupon=parse_coupon(d.get("coupon"), "experience.coupon"),
         need=None if need is None else _text(d, "need", "experience", limit=100),
-        anonymous_name=_text(d, "anonymous_name", "experience", "there", limit=100),
+        anonymous_name=_text(d, "anonymous_name", "experience", "", limit=100),
         version=version,
     )
 

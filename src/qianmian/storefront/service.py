@@ -7,9 +7,14 @@ Per request (no query on this path):
    else the `default` experience;
 3. experiment — with a storefront experiment configured, the shopper's variant; the control
    variant sees the default page (the 2:8 test of seed 000 compares against it);
-4. need — live activity, else the audience's need, else history (`greeting.predict_need`);
-5. rails — each rail's scene from the recommender (popularity when not personalized);
+4. need — live activity, else the audience's need, else history (`greeting.predict_need`); not
+   predicted for a page that is not personalized;
+5. rails — each rail's scene from the recommender (popularity when not personalized), no product
+   twice on a page; a personal rail that would only repeat the popular one is left out;
 6. guide question, nearby store, bundle, coupon; then `page.compose`.
+
+Each step is recorded in one `page.Decision`, from which the page's `decision` and `reasons` are
+read ("Why this page" in the console).
 
 Snapshots (experiences, profiles, self-tags, popularity, stores, audience membership, the
 experiment) are rebuilt by `refresh`, which the API calls at start and on a timer.
@@ -29,16 +34,16 @@ from typing import Any, Protocol
 import orjson
 import pandas as pd
 
-from qianmian.errors import NotFoundError, QianmianError
+from qianmian.errors import InputError, NotFoundError, QianmianError
 from qianmian.store import Store
 from qianmian.storefront import experiences as xp
 from qianmian.storefront import guide, privacy
 from qianmian.storefront.cache import LRU
 from qianmian.storefront.config import StorefrontFile, packaged_default
 from qianmian.storefront.experiences import Experience, Rail
-from qianmian.storefront.greeting import predict_need
+from qianmian.storefront.greeting import FALLBACK_NEED, predict_need
 from qianmian.storefront.nearby import StoreLocator
-from qianmian.storefront.page import PageInputs, compose, rail_reasons, shown
+from qianmian.storefront.page import Decision, PageInputs, RailDecision, compose, shown
 from qianmian.storefront.profiles import LiveActivity, Profile, Profiles, cart_items, last_item, live_category, load_profiles
 from qianmian.storefront.recs import PopularRecommender, Popularity, Recommendation, Recommender, as_recommendation, load_popularity
 
@@ -181,60 +186,108 @@ class StorefrontService:
                 return exps[a], a
         return exps.get(xp.DEFAULT_AUDIENCE) or packaged_default(), None
 
-    def page(self, user_id: str, *, now: dt.datetime, lat: float | None = None, lon: float | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def page(self, user_id: str, *, now: dt.datetime, lat: float | None = None, lon: float | None = None,
+             variant: str | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """``(page, exposure row)``; the exposure row is None for shoppers who opted out."""
-        served = self.serve(user_id, now=now, lat=lat, lon=lon)
+        served = self.serve(user_id, now=now, lat=lat, lon=lon, variant=variant)
         return served.page, served.exposure
 
-    def serve(self, user_id: str, *, now: dt.datetime, lat: float | None = None, lon: float | None = None) -> "Served":
-        """The page, its JSON text (serialized once, for the response and the log) and the exposure row."""
+    def serve(self, user_id: str, *, now: dt.datetime, lat: float | None = None, lon: float | None = None,
+              variant: str | None = None) -> "Served":
+        """The page, its JSON text (serialized once, for the response and the log) and the exposure row.
+
+        `variant` puts the shopper in that arm of the storefront experiment instead of their own
+        (the console's side-by-side preview of the test and control pages; such a page must not be logged).
+        """
         snap = self.snapshot
         profile = snap.profiles.get(privacy.check_user(user_id))
-        reasons: list[str] = []
         audiences = tuple(snap.membership.audiences_of(user_id)) if profile.consent else ()
-        experience, audience = self.experience_for(audiences)
-        personalized = profile.consent
-        experiment, variant = self._variant(user_id, audiences, now) if profile.consent else (None, None)
-        if not profile.consent:
-            reasons.append("opted out: default page, not personalized, not profiled")
-        elif variant is not None and variant == getattr(snap.experiment, "control", None):
+        own, owner = self.experience_for(audiences)
+        experiment, chosen = self._variant(user_id, audiences, now, force=variant) if profile.consent else (None, None)
+        arm = None if chosen is None else ("control" if chosen == getattr(snap.experiment, "control", None) else "test")
+        if profile.consent and arm != "control":
+            experience, audience, personalized = own, owner, True
+        else:
             experience, audience, personalized = self.experience_for(())[0], None, False
-            reasons.append(f"experiment {experiment!r}: variant {variant!r} (control) sees the default page")
-        elif variant is not None:
-            reasons.append(f"experiment {experiment!r}: variant {variant!r}")
-        reasons.append(f"experience of audience {audience!r}" if audience else "default experience (no audience with an experience)")
-        inputs = self._inputs(profile, experience, audience, audiences, personalized, reasons, lat, lon)
-        inputs = replace(inputs, experiment=experiment, variant=variant)
+        base = Decision(audiences, audience, experience.audience, experience.version, personalized, profile.consent,
+                        experiment, chosen, arm, withheld=None if personalized else owner)
+        inputs = self._inputs(profile, experience, base, lat, lon)
         page = compose(inputs, page_id=self._page_id(), served_at=now)
         body = orjson.dumps(page)
         return Served(page, body, self._exposure(page, now) if profile.consent else None)
+
+    def arm_of(self, user_id: str, *, now: dt.datetime) -> tuple[str | None, str | None]:
+        """(experiment, variant) the storefront would assign the shopper now; (None, None) without one."""
+        profile = self.snapshot.profiles.get(user_id)
+        if not profile.consent:
+            return None, None
+        return self._variant(user_id, tuple(self.snapshot.membership.audiences_of(user_id)), now)
 
     def _page_id(self) -> str:
         """Unique without a system call per page: a random per-process prefix and a counter."""
         return f"{self._id_prefix}{next(self._ids):010x}"
 
-    def _variant(self, user_id: str, audiences: Sequence[str], now: dt.datetime) -> tuple[str | None, str | None]:
+    def _variant(self, user_id: str, audiences: Sequence[str], now: dt.datetime, *, force: str | None = None) -> tuple[str | None, str | None]:
         exp = self.snapshot.experiment
         if exp is None or self.parts.assign is None:
+            if force is not None:
+                raise InputError("variant", "no variant: the storefront runs no experiment", force)
             return None, None
+        if force is not None:
+            if force not in exp.variant_names:
+                raise InputError("variant", f"one of the variants of {exp.name!r}: {list(exp.variant_names)}", force)
+            return exp.name, force
         variant = self.parts.assign(exp, user_id, audiences=list(audiences), at=now)
         return (exp.name, variant) if variant is not None else (None, None)
 
-    def _inputs(self, profile: Profile, experience: Experience, audience: str | None, audiences: tuple[str, ...], personalized: bool, reasons: list[str], lat: float | None, lon: float | None) -> PageInputs:
+    def _inputs(self, profile: Profile, experience: Experience, base: Decision, lat: float | None, lon: float | None) -> PageInputs:
+        personalized = base.personalized
         seen = self.live.recent(profile.user_id) if personalized else []
-        need, why = predict_need(
-            audience_need=experience.need if audience else None,
-            live_category=live_category(seen),
-            history_category=profile.top_category if personalized else None,
-            labels=self.config.labels,
-        )
-        reasons.append(f"predicted need {need!r} from {why}")
-        rails = tuple((rail, self._cached_rail(profile.user_id, rail, seen, personalized)) for rail in experience.rails)
-        reasons.extend(rail_reasons(rails))
+        if personalized:
+            need, why = predict_need(
+                audience_need=experience.need if base.audience else None,
+                live_category=live_category(seen),
+                history_category=profile.top_category,
+                labels=self.config.labels,
+            )
+        else:  # nothing about the shopper is used: the experience's own need, or the neutral words
+            need, why = experience.need or FALLBACK_NEED, "not personalized"
+        rails, rail_why = self._page_rails(profile.user_id, experience.rails, seen, personalized)
         tags = self.snapshot.tags.get(profile.user_id, ()) if personalized else ()
         question = guide.next_question(self.config.questions, tags) if personalized and "guide" in experience.modules else None
-        nearby = self._nearby(profile, lat, lon, reasons) if "nearby_store" in experience.modules else None
-        return PageInputs(profile.user_id, profile.name, experience, audience, audiences, personalized, need, rails, question=question, nearby=nearby, tags=tags, reasons=tuple(reasons))
+        notes: list[str] = []
+        nearby = self._nearby(profile, lat, lon, notes) if "nearby_store" in experience.modules else None
+        decision = replace(base, need=need, need_source=why, rails=rail_why, notes=tuple(notes))
+        return PageInputs(profile.user_id, profile.name, experience, base.audience, base.audiences, personalized, need, rails,
+                          experiment=base.experiment, variant=base.variant, question=question, nearby=nearby, tags=tags, decision=decision)
+
+    def _page_rails(self, user_id: str, rails: Sequence[Rail], seen: list, personalized: bool
+                    ) -> tuple[tuple[tuple[Rail, tuple[Recommendation, ...]], ...], tuple[RailDecision, ...]]:
+        """Each rail's products, no product twice on a page (a later rail skips what an earlier one
+        shows and asks for more to keep its k). A page that is not personalized fills personal
+        scenes from popularity, so with a popular rail as well such a rail would repeat it: left out."""
+        popular = next((r.title for r in rails if r.scene == "popular"), None)
+        shown: set[str] = set()
+        out, why = [], []
+        for rail in rails:
+            if not personalized and rail.scene != "popular" and popular is not None:
+                out.append((rail, ()))
+                why.append(RailDecision(rail.title, rail.scene, "", 0, f"the page is not personalized, so it would repeat {popular!r}"))
+                continue
+            more = self._cached_rail(user_id, replace(rail, k=rail.k + len(shown)), seen, personalized)
+            recs = tuple(r for r in more if r.item_id not in shown)[: rail.k]
+            shown.update(r.item_id for r in recs)
+            out.append((rail, recs))
+            gone = "nothing to show" + (" that the rails above do not already show" if more else "")
+            why.append(RailDecision(rail.title, rail.scene, self._rail_source(rail, personalized), len(recs), None if recs else gone))
+        return tuple(out), tuple(why)
+
+    def _rail_source(self, rail: Rail, personalized: bool) -> str:
+        if not personalized or rail.scene == "popular":
+            return "the most popular products with all shoppers"
+        if self.recommender is self.popular:
+            return "popularity re-ranked by the shopper's live activity (no trained models loaded)"
+        return f"recommended for this shopper by the trained models ({rail.scene} scene)"
 
     def _cached_rail(self, user_id: str, rail: Rail, seen: list, personalized: bool) -> tuple[Recommendation, ...]:
         live = (len(seen), seen[-1].at) if seen else (0, 0.0)
@@ -261,14 +314,14 @@ class StorefrontService:
             self.problems["rails"] = f"{type(exc).__name__}: {exc}"
             return self.popular.recommend(user_id, rail.scene, rail.k, item_id=item, cart=cart)
 
-    def _nearby(self, profile: Profile, lat: float | None, lon: float | None, reasons: list[str]) -> dict[str, Any] | None:
+    def _nearby(self, profile: Profile, lat: float | None, lon: float | None, notes: list[str]) -> dict[str, Any] | None:
         loc = self.snapshot.locator
         if lat is not None and lon is not None:
             found = loc.nearest(lat, lon, 1)
         else:
             found = loc.in_city(profile.city)[:1] if profile.city else []
         if not found:
-            reasons.append("nearby store left out: no location and no store in the shopper's city")
+            notes.append("nearby store left out: no location and no store in the shopper's city")
             return None
         return {k: (None if isinstance(v, float) and v != v else v) for k, v in found[0].items()}
 

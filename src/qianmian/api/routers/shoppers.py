@@ -3,10 +3,13 @@
 - `GET /v1/shoppers/{user_id}`: AIPL stage and lifecycle as of a day, audiences (the storefront's
   membership snapshot, by priority), self-tags, behaviour counts and recent events;
 - `GET /v1/shoppers/{user_id}/page`: the page the storefront would serve now, with the reasons and
-  the recommendations in each rail — or, with `audience=`, the page as that audience's experience
-  would show it to this shopper; `POST` the same path with an unsaved experience to preview a
-  draft. A preview is never saved nor written to the exposure log.
-- `GET /v1/shoppers`: a few active shoppers to start from.
+  the recommendations in each rail — or, with `variant=`, the page of that arm of the storefront
+  experiment (the test and control pages of one shopper, side by side), or, with `audience=`, the
+  page as that audience's experience would show it to this shopper; `POST` the same path with an
+  unsaved experience to preview a draft. A preview is never saved nor written to the exposure log.
+- `GET /v1/shoppers`: a few active shoppers to start from;
+- `GET /v1/shoppers/suggestions`: a shopper from each experiment arm and each audience, so the
+  demo shows what personalization changes.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from qianmian.api.auth import require
 from qianmian.api.deps import services
 from qianmian.api.routers._params import date_query, day, plain, run
 from qianmian.api.services import Services
+from qianmian.errors import InputError
 from qianmian.metrics.common import end_of, records
 from qianmian.store import Store
 from qianmian.storefront.experiences import DEFAULT_AUDIENCE, parse_experience
+from qianmian.storefront.greeting import category_label
 from qianmian.storefront.service import StorefrontService
 
 router = APIRouter(prefix="/v1/shoppers", tags=["shoppers"], dependencies=[require("read")])
@@ -107,8 +112,69 @@ def page_as(storefront: StorefrontService, user_id: str, audience: str, *, now: 
     return page
 
 
-def item_labels(store: Store, item_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Title and category of each item (from `items`, else the category of its events)."""
+def _arm(storefront: StorefrontService, variant: str | None) -> str | None:
+    control = getattr(storefront.snapshot.experiment, "control", None)
+    return None if variant is None else ("control" if variant == control else "test")
+
+
+def suggestions(store: Store, storefront: StorefrontService, *, as_of: dt.date, now: dt.datetime, pool: int = 1000) -> dict[str, Any]:
+    """The most active shopper of each arm of the storefront experiment and of each audience (among
+    the `pool` most active shoppers up to `as_of`), with their arm and audiences.
+
+    The test arm's pick is a shopper whose audience has its own experience when there is one, and
+    an audience's pick is in the test arm when one is, so the page shown differs from the default.
+    """
+    from qianmian.audiences.registry import AudienceRegistry
+
+    snap = storefront.snapshot
+    rows = []
+    for r in active_shoppers(store, as_of=as_of, limit=pool):
+        audiences = snap.membership.audiences_of(r["user_id"])
+        _, variant = storefront.arm_of(r["user_id"], now=now)
+        rows.append({**r, "audiences": audiences, "variant": variant, "arm": _arm(storefront, variant),
+                     "has_experience": storefront.experience_for(audiences)[1] is not None})
+    picks: list[dict[str, Any]] = []
+
+    def pick(why: str, *tests: Any, audience: str | None = None) -> None:
+        for test in tests:  # the first test that some shopper not yet picked passes
+            hit = next((x for x in rows if x["user_id"] not in {p["user_id"] for p in picks} and test(x)), None)
+            if hit is not None:
+                shown = audience or (hit["audiences"][0] if hit["audiences"] else None)
+                picks.append({**{k: v for k, v in hit.items() if k != "has_experience"}, "audience": shown, "why": why})
+                return
+
+    exp = snap.experiment
+    for v in exp.variant_names if exp is not None else ():
+        if _arm(storefront, v) == "control":
+            pick(f"the most active shopper in the control arm ({v}): the default page", lambda x, v=v: x["variant"] == v)
+        else:
+            pick(f"the most active shopper in the test arm ({v}) whose audience has its own page",
+                 lambda x, v=v: x["variant"] == v and x["has_experience"], lambda x, v=v: x["variant"] == v)
+    for a in (a.name for a in AudienceRegistry(store).list()):
+        if any(p["audience"] == a and p["arm"] != "control" for p in picks):
+            continue  # already shown by an arm's pick
+        pick(f"the most active member of audience {a}", lambda x, a=a: a in x["audiences"] and x["arm"] != "control",
+             lambda x, a=a: a in x["audiences"], audience=a)
+    return {"experiment": running_experiment(storefront), "shoppers": picks}
+
+
+def running_experiment(storefront: StorefrontService) -> dict[str, Any] | None:
+    """The storefront experiment's name, variants and control (None when none runs)."""
+    exp = storefront.snapshot.experiment
+    return None if exp is None else {"name": exp.name, "variants": list(exp.variant_names), "control": exp.control}
+
+
+def item_labels(store: Store, item_ids: list[str], labels: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Title and category of each item (from `items`, else the category of its events), with the
+    category in words (`category`: its label, or "category <id>" where the data has no name)."""
+    out = _item_rows(store, item_ids)
+    for r in out.values():
+        cid = r.get("category_id")
+        r["category"] = None if cid is None else category_label(str(cid), labels or {})
+    return out
+
+
+def _item_rows(store: Store, item_ids: list[str]) -> dict[str, dict[str, Any]]:
     if not item_ids:
         return {}
     items = store.table("items")
@@ -135,6 +201,11 @@ def list_active(as_of: str = date_query("Count events up to this day"), limit: i
     return plain(run(svc, active_shoppers, svc.store, as_of=day(as_of, "as_of"), limit=limit))
 
 
+@router.get("/suggestions", summary="A shopper from each arm of the storefront experiment and from each audience (to see personalization)")
+def suggest(as_of: str = date_query("Count events up to this day"), svc: Services = Depends(services)) -> dict[str, Any]:
+    return plain(run(svc, suggestions, svc.store, svc.storefront, as_of=day(as_of, "as_of"), now=svc.clock()))
+
+
 @router.get("/{user_id}", summary="One shopper: stage, lifecycle, audiences, tags, behaviour counts, recent events")
 def one(
     user_id: str = UserId, as_of: str = date_query("Stage and lifecycle as of this day"),
@@ -142,8 +213,13 @@ def one(
 ) -> dict[str, Any]:
     found = run(svc, shopper, svc.store, user_id, as_of=day(as_of, "as_of"), recent=recent)
     sf = svc.storefront
+    experiment, variant = sf.arm_of(user_id, now=svc.clock())
+    labels = sf.config.labels
     found |= {"audiences": sf.snapshot.membership.audiences_of(user_id), "tags": sf.tags_of(user_id),
-              "consent": sf.snapshot.profiles.get(user_id).consent}
+              "consent": sf.snapshot.profiles.get(user_id).consent,
+              "experiment": None if experiment is None else {"name": experiment, "variant": variant, "arm": _arm(sf, variant)},
+              "storefront_experiment": running_experiment(sf),
+              "categories": {str(e["category_id"]): category_label(str(e["category_id"]), labels) for e in found["recent"] if e.get("category_id")}}
     return plain(found)
 
 
@@ -151,11 +227,14 @@ def one(
 def page(
     user_id: str = UserId,
     audience: str | None = Query(None, min_length=1, max_length=100, description="Preview as this audience ('default': the default page)"),
+    variant: str | None = Query(None, min_length=1, max_length=64, description="Preview in this arm of the storefront experiment (the shopper's own audiences)"),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
     now = svc.clock()
+    if audience is not None and variant is not None:
+        raise InputError("variant", "either audience= or variant=, not both", variant)
     if audience is None:
-        shown, _ = svc.storefront.page(user_id, now=now)
+        shown, _ = svc.storefront.page(user_id, now=now, variant=variant)
     else:
         shown = page_as(svc.storefront, user_id, audience, now=now)
     return _labelled(svc, shown, audience)
@@ -173,5 +252,5 @@ def draft_page(body: DraftIn, user_id: str = UserId, svc: Services = Depends(ser
 
 
 def _labelled(svc: Services, shown: dict[str, Any], audience: str | None) -> dict[str, Any]:
-    labels = run(svc, item_labels, svc.store, _page_items(shown))
+    labels = run(svc, item_labels, svc.store, _page_items(shown), svc.storefront.config.labels)
     return plain({**shown, "preview_as": audience, "items": labels})

@@ -44,7 +44,7 @@ function input(value, attrs = {}) { return h("input", { value: value ?? "", ...a
 function editor(ctx, exp, isNew, reload) {
   const greeting = input(exp.greeting, { "data-testid": "exp-greeting", style: "width:100%" });
   const need = input(exp.need, { placeholder: "e.g. coffee (used by {need} for this audience)", "data-testid": "exp-need" });
-  const anon = input(exp.anonymous_name, { placeholder: "there" });
+  const anon = input(exp.anonymous_name, { placeholder: "empty: the greeting leaves the name out" });
   const heroTitle = input(exp.hero.title, { "data-testid": "exp-hero-title", style: "width:100%" });
   const heroSub = input(exp.hero.subtitle, { style: "width:100%" });
   const modules = h("ul", { class: "modlist", "data-testid": "exp-modules" });
@@ -80,7 +80,7 @@ function editor(ctx, exp, isNew, reload) {
   const spec = () => {
     const num = (x) => (x.value === "" ? null : Number(x.value));
     return {
-      greeting: greeting.value, need: need.value.trim() || null, anonymous_name: anon.value || "there",
+      greeting: greeting.value, need: need.value.trim() || null, anonymous_name: anon.value.trim(),
       hero: { title: heroTitle.value, subtitle: heroSub.value, image: exp.hero.image || "", link: exp.hero.link || "" },
       modules: order.filter((m) => on.has(m)),
       rails: railRows.map((r) => ({ title: r.title, scene: r.scene, k: Number(r.k) || 10 })),
