@@ -55,5 +55,5 @@ def test_console_queries_on_both_engines(store):
     assert shopper(store, "u3", as_of=DAY, recent=5)["lifecycle"] is None  # never bought
 
     labels = item_labels(store, ["i1", "i3", "nope"])
-    assert labels["i1"]["title"] == "Kettle" and labels["i3"] == {"item_id": "i3", "category_id": "c2", "title": None, "price": None}
+    assert labels["i1"]["title"] == "Kettle" and labels["i3"] == {"item_id": "i3", "category_id": "c2", "title": None, "price": None, "category": "category c2"}
     assert "nope" not in labels
