@@ -87,7 +87,8 @@ class FeatureEncoder:
         missing = [c for c in (*self.numeric, *(c for c, _ in self.levels)) if c not in frame.columns]
         if missing:
             raise InputError("features", f"the columns the model was fitted on {self.names}", missing)
-        parts = [frame[list(self.numeric)].astype("float64").to_numpy()] if self.numeric else []
+        # nullable columns (a boolean with <NA>) become floats with NaN, which the trees handle
+        parts = [frame[list(self.numeric)].astype("Float64").to_numpy(dtype=float, na_value=np.nan)] if self.numeric else []
         for col, values in self.levels:
             text = frame[col].astype("string")
             parts.append(np.column_stack([(text == v).fillna(False).to_numpy(bool) for v in values]).astype(float))
@@ -199,6 +200,7 @@ def from_experiment(
                            .select("user_id", "variant", "first_ts", outcome=m.name))
     if values.empty:
         raise InputError("experiment", f"exposures of {name!r} up to {to_date(as_of)}", "none")
+    values = values.sort_values("user_id", ignore_index=True)  # engines return rows in any order; the split must not care
     frame = values.merge(feature_frame(store, as_of=_day_before(values.first_ts.min())), on="user_id", how="left")
     return from_frame(
         frame, treatment="variant", outcome="outcome", treated=treated, control=experiment.control,
@@ -211,7 +213,8 @@ def feature_frame(store: Store, *, as_of: DateLike) -> pd.DataFrame:
     from qianmian.features import FeatureSpec, consumer_features
 
     feats = consumer_features(store, as_of=as_of, spec=FeatureSpec(windows=(7, 30, 90, 365)), parts=("activity", "lifecycle", "aipl"))
-    return store.execute(feats.select("user_id", *STORE_FEATURES))
+    frame = store.execute(feats.select("user_id", *STORE_FEATURES)).sort_values("user_id", ignore_index=True)
+    return frame.astype({"member": "boolean"})  # one type on every engine (DuckDB bool, Spark object)
 
 
 def _day_before(ts: Any) -> dt.date:
