@@ -3,16 +3,23 @@
 - `qianmian ingest` (validation, ids, dedupe, quarantine, one transaction) vs DuckDB's bare
   `read_csv` into a table on the same file (the floor). Target: ours >= 50% of the floor's rows/s.
 - `qianmian generate`: target >= 1M events/s.
+- the record checks of issue #13 (independent record count, per-record quarantine, value checks)
+  must not cost the speed: today's `ingest_file` vs the one before them (`--baseline`, a git
+  revision, run from an exported copy of its `src/` in a subprocess), each as a ratio to the same
+  run's floor. Target: the new ratio >= 90% of the old one.
 
 The data is synthetic (the project's generator, calibrated on the Taobao slice).
-Usage: python benchmarks/ingest.py [--events 10000000] [--repeat 3] [--workdir DIR]
+Usage: python benchmarks/ingest.py [--events 10000000] [--repeat 3] [--workdir DIR] [--baseline REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -85,6 +92,38 @@ def ours(path: Path, db: Path) -> tuple[float, int, dict[str, float]]:
     return seconds, result.read, steps
 
 
+BASELINE = "e6a0392^"  # main just before the record checks of issue #13 landed
+_OLD_RUN = """
+import json, sys, time
+from qianmian.ingest import ingest_file
+from qianmian.store import connect
+store = connect("duckdb:///" + sys.argv[2])
+t = time.perf_counter()
+r = ingest_file(store, sys.argv[1], layout="taobao")
+print(json.dumps({"seconds": time.perf_counter() - t, "read": r.read}))
+"""
+
+
+def export_baseline(rev: str, work: Path) -> Path | None:
+    """`src/` of git revision `rev` exported into `work` (None when git or the revision is missing)."""
+    repo = Path(__file__).resolve().parents[1]
+    dest = work / "baseline"
+    dest.mkdir(exist_ok=True)
+    try:
+        archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "src"], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return dest / "src"
+
+
+def baseline(src: Path, path: Path, db: Path) -> float:
+    """The baseline revision's `ingest_file` on the same file, in a subprocess importing its code."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run([sys.executable, "-c", _OLD_RUN, str(path), str(db)], env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+
+
 def _fresh(db: Path) -> Path:
     for f in (db, db.with_name(db.name + ".wal")):
         f.unlink(missing_ok=True)
@@ -96,6 +135,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs per contender, interleaved; the fastest counts")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--baseline", default=BASELINE, help="git revision whose ingest_file is today's reference ('' to skip)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="qm-bench-ingest-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -108,9 +148,13 @@ def main() -> None:
         "the issue's fields, integer ids, no event id": _FAVOURABLE_ROWS,
     }
     f_s, o_s, refs = float("inf"), float("inf"), dict.fromkeys(references, float("inf"))
+    old_src = export_baseline(args.baseline, work) if args.baseline else None
+    b_s = float("inf")
     rows, steps = 0, {}
     for _ in range(max(1, args.repeat)):  # interleaved, so a burst of load from elsewhere hits one run of each at most
         f_s = min(f_s, floor(csv, _fresh(work / "floor.duckdb")))
+        if old_src is not None:
+            b_s = min(b_s, baseline(old_src, csv, _fresh(work / "old.duckdb")))
         for name, sql in references.items():
             refs[name] = min(refs[name], reference(csv, _fresh(work / "ref.duckdb"), sql))
         secs, rows, run_steps = ours(csv, _fresh(work / "ours.duckdb"))
@@ -122,12 +166,19 @@ def main() -> None:
     print(f"ours   qianmian ingest          : {o_s:7.2f}s  {rows / o_s:12,.0f} rows/s  ({ratio:.0%} of the floor)")
     for step, secs in steps.items():
         print(f"         {step:<40}: {secs:7.2f}s")
+    old_ratio = (rows / b_s) / (rows / f_s) if old_src is not None else None
+    if old_ratio is not None:
+        print(f"before {args.baseline:<24}: {b_s:7.2f}s  {rows / b_s:12,.0f} rows/s  ({old_ratio:.0%} of the floor)")
     for name, secs in refs.items():
         print(f"reference {name:<45}: {secs:7.2f}s  ({f_s / secs:.0%} of the floor; ours is {secs / o_s:.0%} of it)")
     print(f"load average (1, 5, 15 min) after the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
     print(f"RESULT ingest throughput vs DuckDB read_csv: {ratio:.2f}x (target >= 0.50x) {'PASS' if ratio >= 0.5 else 'FAIL'}")
+    if old_ratio is not None:
+        keep = ratio / old_ratio
+        print(f"RESULT ingest throughput with the record checks vs before them: {ratio:.2f}x vs {old_ratio:.2f}x of the floor = "
+              f"{keep:.0%} (target >= 90%) {'PASS' if keep >= 0.9 else 'FAIL'}")
     eps = gen["events_per_s"]
     print(f"RESULT generate events/s: {eps:,.0f} (target >= 1,000,000) {'PASS' if eps >= 1_000_000 else 'FAIL'}")
 

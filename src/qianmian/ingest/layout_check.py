@@ -18,6 +18,7 @@ from qianmian.store.schema import BEHAVIORS
 from qianmian.store.staging import split_fields
 
 SAMPLE = 20  # first non-empty lines looked at
+LONGEST = 4096  # characters of each looked at (a huge field is the scan's to judge)
 
 
 class LayoutMismatch(InputError):
@@ -56,7 +57,7 @@ def first_lines(path: Path, n: int = SAMPLE) -> list[str]:
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:  # type: ignore[operator]
-            lines = [line.rstrip("\r\n") for line in itertools.islice(fh, n * 4)]
+            lines = [line.rstrip("\r\n")[:LONGEST] for line in itertools.islice(fh, n * 4)]
     except (OSError, EOFError):
         return []  # a broken gzip is reported by the survey, with its reason
     return [line.lstrip("\ufeff") for line in lines if line][:n]

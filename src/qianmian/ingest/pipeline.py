@@ -139,8 +139,7 @@ def _scan_whole(engine: ibis.BaseBackend, p: Path, m: Mapping, fmt: staging.Form
         checks, rejects = None, None
     sv = facts.result().with_header() if names[1] else facts.result()
     if sv.needs_copy and fmt == "csv":
-        if checks is not None:
-            engine.drop_table(checks.get_name(), force=True)
+        engine.drop_table(_checked_name(ingest_id), force=True)  # also when the failed scan left it half made
         copy = without_lines(p, {b.line for b in sv.broken}, tmp / "records.csv")
         checks, rejects = _scan_and_check(engine, copy, m, fmt, ingest_id, names)
     assert checks is not None and rejects is not None
@@ -183,19 +182,31 @@ def _scan_and_check(engine: ibis.BaseBackend, p: Path, m: Mapping, fmt: staging.
         raw = raw.filter(raw["_line"].notnull())  # an empty line is not a record
         raw, pre = whitespace_columns(raw, canon) if split else json_columns(raw, m.source_columns())
     _require_columns(raw, m)
-    name = f"_qm_checked_{ingest_id.replace('-', '_')}"
+    name = _checked_name(ingest_id)
     engine.create_table(name, checked(raw, m, pre_reason=pre), temp=True)
     engine.drop_view(view, force=True)
     return engine.table(name), per_record(staging.rejects(engine.con, rejects_table))
 
 
+PARSER_RAW_LIMIT = 10_000
+"""DuckDB keeps at most this many characters of a rejected line; a row whose raw text is that long says so."""
+
+
+def _checked_name(ingest_id: str) -> str:
+    return f"_qm_checked_{ingest_id.replace('-', '_')}"
+
+
 def per_record(rejects: pd.DataFrame) -> pd.DataFrame:
     """One row per rejected record (the parser reports each error of a line): the first column's
     reason, then the others' after "; also ", and the line as it was (without a newline the parser
-    kept from an empty line before it)."""
+    kept from an empty line before it). A raw text the parser cut is said to be cut, and where."""
     if rejects.empty:
         return rejects
-    rejects = rejects.assign(raw=rejects["raw"].astype(str).str.lstrip("\r\n"))
+    raw = rejects["raw"].astype(str).str.lstrip("\r\n")
+    reason = rejects["reason"].str.replace(r"^column \?: ", "record: ", regex=True)
+    cut = raw.str.len() >= PARSER_RAW_LIMIT
+    reason = reason.where(~cut, reason + f" (raw text cut at {PARSER_RAW_LIMIT:,} characters by the parser)")
+    rejects = rejects.assign(raw=raw, reason=reason, column=rejects["column"].fillna("record"))
     grouped = rejects.groupby("record", sort=True)
     return pd.DataFrame({
         "record": grouped["record"].first().astype("int64"),
@@ -246,7 +257,7 @@ def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.Da
                               np.array([e for e in sv.empty if e >= sv.first_line], dtype="int64")])
     bad = _quarantine_rows(engine, t, rejects, broken, skipped, sv.first_line, str(b.path), b.ingest_id)
     users = _user_rows(good, m)
-    n_rows, n_good = (int(x) for x in engine.execute(t.aggregate(n=t.count(), good=t._reason.isnull().sum())).iloc[0])
+    n_rows, n_good = (int(x or 0) for x in engine.execute(t.aggregate(n=t.count(), good=t._reason.isnull().sum())).iloc[0])
     read = n_rows + len(rejects) + len(broken)
     if read != sv.records:  # never store a batch whose rows do not add up to the file's records
         raise IngestCountError(str(b.path), sv.records, read)

@@ -55,6 +55,10 @@ class Source:
     def __getitem__(self, column: str) -> ibis.Value:
         return _nulled(self.table[self.prefix + column], self.markers.get(column, frozenset()))
 
+    def original(self, column: str) -> ibis.Value:
+        """The column as scanned (a null marker still shown as written)."""
+        return self.table[self.prefix + column]
+
 
 Columns = ibis.Table | Source
 """Where field expressions read source columns: the scanned table itself, or a later stage's copy."""
@@ -135,7 +139,8 @@ def strip(v: ibis.Value) -> ibis.Value:
 
 
 def _said(raw: Columns, col: str) -> ibis.Value:
-    return ibis.literal(f' in column "{col}", received "') + as_text(raw[col]).fill_null("") + '"'
+    value = raw.original(col) if isinstance(raw, Source) else raw[col]
+    return ibis.literal(f' in column "{col}", received "') + as_text(value).fill_null("") + '"'
 
 
 def _text(raw: Columns, spec: FieldSpec, col: str) -> ibis.Value:
