@@ -209,6 +209,8 @@ def test_page_previews_are_never_logged(client):
     assert store.count("exposures") == before
     assert as_default["experience"]["audience"] == "default" and as_default["experiment"] is None
     assert as_loyal["experience"]["audience"] == "nivea_old_active" and as_loyal["audience"] == "nivea_old_active"
+    assert as_loyal["reasons"][-1] == as_loyal["decision"]["notes"][-1] == (
+        "preview as audience 'nivea_old_active': the shopper's own audiences and experiment arm are set aside")
     greeting = next(m for m in as_loyal["modules"] if m["type"] == "greeting")
     assert greeting["text"].startswith("Welcome back")
     rails = [m for m in now["modules"] if m["type"] == "rail"]

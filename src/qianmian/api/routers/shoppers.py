@@ -109,6 +109,9 @@ def page_as(storefront: StorefrontService, user_id: str, audience: str, *, now: 
     member = None if audience == DEFAULT_AUDIENCE else audience
     view.snapshot = replace(snap, membership=_OnlyAudience(member), experiences=experiences, experiment=None)
     page, _ = view.page(user_id, now=now)
+    note = f"preview as audience {audience!r}: the shopper's own audiences and experiment arm are set aside"
+    page["decision"]["notes"] = [*page["decision"]["notes"], note]  # the record and its sentences stay one
+    page["reasons"].append(note)
     return page
 
 
