@@ -178,3 +178,15 @@ def test_writer_applies_exactly_once_on_each_engine(store, tmp_path):
     stored = store.execute(store.table("events"))
     assert sorted(stored.event_id) == [f"e{i}" for i in range(6)]
     assert stored.ts.min() == pd.Timestamp(dt.datetime(2017, 11, 25, 1, 21, 10))
+
+
+def test_nothing_dated_after_now_moves_the_default_date(client):
+    # old main: one event dated 2030 was accepted and the console's default date became 2030
+    assert client.post("/v1/events", json={"events": [ev(i) for i in range(3)]}).status_code == 200
+    assert client.post("/v1/events", json={"events": [ev(9, ts="2030-01-01T00:00:00")]}).status_code == 422
+    _stored(client)
+    assert client.get("/v1/summary").json()["last_ts"] == "2017-11-25T01:21:12"
+    svc = client.app.state.services  # a future event stored before intake refused them (e.g. an old store)
+    svc.locked(svc.store.append, "events", rows_frame([{**ev(8), "ts": "2030-01-01T00:00:00", "source": "api"}], ("ts",)))
+    body = client.get("/v1/summary").json()
+    assert body["last_ts"] == "2017-11-25T01:21:12" and body["future_events"] == 1

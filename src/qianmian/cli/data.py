@@ -62,7 +62,9 @@ def stats(store: str | None = StoreOption, json: bool = JsonOption) -> None:
     from qianmian.store.summary import summary
 
     with errors_to_exit():
-        out = summary(open_store(store))
+        import datetime as _dt
+
+        out = summary(open_store(store), now=_dt.datetime.now())  # nothing dated after now moves the span's end
     if json:
         print_json(out)
         return
