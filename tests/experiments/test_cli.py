@@ -101,3 +101,16 @@ def test_plan_and_offpolicy(shared_data):
         pytest.skip("open bandit missing")
     out = run("experiment", "offpolicy", str(base / "random/men/men.csv"), "--policy-log", str(base / "bts/men/men.csv"), "--json")
     assert out["ips"]["ci"][0] <= out["new_policy_on_policy_value"]["value"] <= out["ips"]["ci"][1]
+
+
+def test_report_text_for_people(url):
+    run("experiment", "create", "cny-hero", "--variants", "test:2,control:8", "--start", "2024-02-25", "--end", "2024-03-09",
+        "--window-days", "7", "--pre-days", "14", "--store", url, "--json")
+    res = runner.invoke(app, ["experiment", "report", "cny-hero", "--as-of", "2024-03-08", "--metric", "purchase_conversion",
+                              "--metric", "gmv_per_visitor", "--store", url], env={"COLUMNS": "220", "QIANMIAN_CURRENCY": "CNY"})
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert "None" not in out and "nan" not in out
+    rows = [ln for ln in out.splitlines() if ln.startswith("│ purchase_conversion") or ln.startswith("│ gmv_per_visitor")]
+    assert rows and all("%" in ln.split("│")[4] for ln in rows if "purchase_conversion" in ln)  # a rate as a percentage
+    assert all("CNY " in ln.split("│")[4] for ln in rows if "gmv_per_visitor" in ln)  # money with the currency

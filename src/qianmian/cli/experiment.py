@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from qianmian.cli.common import (
-    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, settings,
+    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, settings, currency, fmt,
 )
 from qianmian.errors import InputError
 
@@ -61,18 +61,30 @@ def _chart(path: Path | None, rows: list[dict], title: str, alpha: float = 0.05)
 
 
 def _show_results(title: str, rows: list[dict[str, Any]], *, lead: tuple[str, ...] = ()) -> None:
-    """A compact human table: lifts and intervals as percentages, p-values to two digits."""
+    """A compact human table: means in the metric's unit (a glossary rate as a percentage, money with
+    the currency), CUPED-adjusted means beside the raw ones, lifts and intervals as percentages,
+    p-values to two digits."""
+    from qianmian.metrics.glossary import TERMS
+
+    adjusted = any(r.get("adjusted_mean") is not None for r in rows)
+    money = currency()
     out = []
     for r in rows:
         has = r.get("lift_rel") is not None and r["lift_rel"] == r["lift_rel"]
+        unit = TERMS[r["metric"]].unit if r["metric"] in TERMS else None
         row = {k: r[k] for k in lead}
-        row |= {"metric": r["metric"], "variant": r["variant"], "n": f"{r['n']:,}", "mean": r["mean"]}
+        row |= {"metric": r["metric"], "variant": r["variant"], "n": fmt(r["n"], "count"),
+                ("mean (raw)" if adjusted else "mean"): fmt(r["mean"], unit, money=money)}
+        if adjusted:
+            row["mean (CUPED)"] = fmt(r.get("adjusted_mean"), unit, money=money) if r.get("adjusted_mean") is not None else "not adj."
         row |= {"lift": f"{r['lift_rel']:+.1%}" if has else (r.get("error") or ""),
                 "CI": f"{r['ci_low']:+.1%} … {r['ci_high']:+.1%}" if has else "",
                 "p": f"{r['p_value']:.2g}" if has else "",
                 "p adj.": f"{r['p_adjusted']:.2g}" if has and r.get("p_adjusted") is not None else ""}
         out.append(row)
     print_table(title, out)
+    if adjusted:
+        console.print("[dim]lift, CI and p use the CUPED-adjusted means where adjusted[/dim]", highlight=False)
 
 
 # -- definitions ---------------------------------------------------------------------------------
