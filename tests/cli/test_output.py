@@ -88,3 +88,18 @@ def test_funnel_rates_are_percentages_with_their_formulas(retail_url):
     rates = next(ln for ln in out.splitlines() if ln.strip("│ ").startswith("all") and "%" in ln)
     assert "%" in rates and "None" not in out
     assert "browse_conversion = consumers who viewed and bought ÷ consumers who viewed" in out
+
+
+def test_experiment_and_audience_commands_warn_past_the_data(retail_url):
+    runner = CliRunner()
+    made = runner.invoke(app, ["experiment", "create", "x", "--store", retail_url, "--json"])
+    assert made.exit_code == 0, made.output
+    # no exposures yet: the report fails, but the warning about the date comes first
+    report = runner.invoke(app, ["experiment", "report", "x", "--as-of", "2031-05-01", "--store", retail_url])
+    assert report.stderr.startswith("warning: --as-of 2031-05-01 is after the data's last day")
+    saved = runner.invoke(app, ["audience", "create", "uk", "--rule", 'trait("country") = "United Kingdom"', "--store", retail_url])
+    assert saved.exit_code == 0, saved.output
+    result = runner.invoke(app, ["audience", "materialize", "--as-of", "2031-05-01", "--store", retail_url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert "--as-of 2031-05-01 is after the data's last day" in result.stderr
+    json.loads(result.stdout)  # stdout stays one JSON document

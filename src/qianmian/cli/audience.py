@@ -179,8 +179,11 @@ def materialize(
     """Compute and store the members of every audience as of a date (for the storefront's lookups)."""
     from qianmian.audiences import materialize as run
 
+    with errors_to_exit():
+        opened = open_store(store)
+        warn_past_data(opened, as_of)
     with errors_to_exit(), working("materializing audiences", json):
-        result = run(open_store(store), as_of, names=names or None)
+        result = run(opened, as_of, names=names or None)
     if json:
         print_json(result.to_dict())
         return

@@ -10,6 +10,7 @@ import typer
 
 from qianmian.cli.common import (
     working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, settings, currency, fmt,
+    warn_past_data,
 )
 from qianmian.errors import InputError
 
@@ -180,8 +181,11 @@ def report(
     from qianmian.charts.experiments import report_lift_rows
     from qianmian.experiments.reports import experiment_report, report_dict
 
+    with errors_to_exit():
+        opened = open_store(store)
+        warn_past_data(opened, _when(as_of, "as-of"))
     with errors_to_exit(), working(f"computing {name}", json):
-        rep = experiment_report(open_store(store), name, as_of=_when(as_of, "as-of"), metrics=metric or None,
+        rep = experiment_report(opened, name, as_of=_when(as_of, "as-of"), metrics=metric or None,
                                 alpha=alpha, correction=correction, cuped=cuped, sequential=sequential,  # type: ignore[arg-type]
                                 srm_threshold=settings().srm_threshold)
     doc = report_dict(rep)
@@ -313,8 +317,11 @@ def closeout(
     """Campaign close-out (结案): results overall and by new/returning customer, audience and creative."""
     from qianmian.experiments.closeout import closeout as run, closeout_dict, lift_rows
 
+    with errors_to_exit():
+        opened = open_store(store)
+        warn_past_data(opened, _when(as_of, "as-of"))
     with errors_to_exit(), working(f"closing out {campaign}", json):
-        c = run(open_store(store), campaign, as_of=_when(as_of, "as-of"), experiment=experiment, metrics=metric or None, alpha=alpha)
+        c = run(opened, campaign, as_of=_when(as_of, "as-of"), experiment=experiment, metrics=metric or None, alpha=alpha)
     with errors_to_exit():
         _chart(chart, lift_rows(c), f"{campaign}: {c.report.results[0].label if c.report.results else ''} lift by segment", alpha)
     if json:
