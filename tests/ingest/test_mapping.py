@@ -40,7 +40,8 @@ def test_na_markers_global_and_per_field(duck, tmp_path):
     assert duck.execute(duck.table("quarantine")).reason.iloc[0].startswith('item_id: expected a non-empty value in column "i", received "null"')
 
 
-def test_a_catalogue_loads_into_items_with_the_same_quarantine(duck, tmp_path):
+def test_a_catalogue_loads_into_items_with_the_same_quarantine(store, tmp_path):
+    duck = store
     mapping = ('target = "items"\n[fields]\nitem_id = "sku"\ncategory_id = "cat"\nbrand_id = { column = "brand", optional = true }\n'
                'price = { column = "price", type = "float" }\ntitle = { column = "title", optional = true }\n'
                '[properties]\nscent = "scent"\n')
@@ -94,3 +95,12 @@ def test_text_times_in_a_zone_become_the_stores_wall_clock(duck, tmp_path):
     ingest_file(duck, tmp_path / "f.csv", layout=None, mapping=tmp_path / "m.toml", timezone="Europe/London")
     ts = [str(t) for t in duck.execute(duck.table("events").order_by("ts")).ts]
     assert ts == ["2024-01-01 20:30:00", "2024-07-01 01:00:00"]  # London is UTC in winter, UTC+1 in summer
+
+
+def test_multiline_mappings_let_a_quoted_field_span_lines(duck, tmp_path):
+    base = '[fields]\nuser_id = "u"\nitem_id = "i"\nbehavior = "b"\nts = "t"\n[properties]\nnote = "note"\n'
+    content = 'u,i,b,t,note\nu1,i1,view,2024-01-01 00:00:00,"two\nlines"\nu2,i2,view,2024-01-01 00:00:00,one\n'
+    r = _ingest(duck, tmp_path, base, content)
+    assert (r.read, r.loaded, r.quarantined) == (3, 1, 2)  # fields never span lines: both halves quarantined
+    r = _ingest(duck, tmp_path, "multiline = true\n" + base, content, "g.csv")
+    assert (r.read, r.loaded, r.quarantined) == (2, 1, 0) and r.duplicates == 1  # the record whole; u2 seen before

@@ -259,7 +259,7 @@ def _write(store: Store, engine: ibis.BaseBackend, t: ibis.Table, rejects: pd.Da
     users = _user_rows(good, m)
     n_rows, n_good = (int(x or 0) for x in engine.execute(t.aggregate(n=t.count(), good=t._reason.isnull().sum())).iloc[0])
     read = n_rows + len(rejects) + len(broken)
-    if read != sv.records:  # never store a batch whose rows do not add up to the file's records
+    if read != sv.records and not m.multiline:  # never store a batch whose rows do not add up to the file's records
         raise IngestCountError(str(b.path), sv.records, read)
     if store.engine != "duckdb":  # move the validated rows out of the staging engine
         rows = engine.to_pyarrow(rows)
