@@ -220,3 +220,30 @@ def test_ingest_leaves_no_working_tables_behind(tmp_path):
     store.close()
     reopened = connect(f"duckdb:///{tmp_path / 's.duckdb'}")
     assert [t for t in reopened.con.list_tables() if t.startswith(("_qm_", "ibis_"))] == []
+
+
+def test_the_wrong_layout_is_one_line_at_once_for_every_pair(shared_data, tmp_path):
+    # old main: --format taobao on Online Retail crashed with TypeError after 17 s
+    import time
+
+    from qianmian.ingest import LAYOUTS
+    from qianmian.ingest.layout_check import LayoutMismatch
+
+    rr = tmp_path / "retailrocket.csv"
+    rr.write_text("timestamp,visitorid,event,itemid,transactionid\n1433221332117,257597,view,355908,\n")
+    files = {
+        "taobao": shared_data / "taobao_userbehavior/ub_tail_10k.csv",
+        "online-retail": shared_data / "online_retail_ii/online_retail_ii_2009_2010.csv.gz",
+        "retailrocket": rr,
+        "cdnow": shared_data / "cdnow/CDNOW_master.txt",
+    }
+    assert set(files) <= set(LAYOUTS)
+    for actual, path in files.items():
+        for layout in (x for x in files if x != actual):
+            store = connect("duckdb://")
+            started = time.perf_counter()
+            with pytest.raises(LayoutMismatch) as err:
+                ingest_file(store, path, layout=layout)
+            assert time.perf_counter() - started < 1.0, (actual, layout)
+            assert str(err.value).startswith("file columns: expected ") and ", found " in str(err.value)
+            assert "\n" not in str(err.value) and store.count("events") == 0

@@ -97,14 +97,14 @@ def ingest_file(
     lo, hi = plausible or rules.plausible_range(started_at)
     m = m.with_store(timezone=timezone, plausible=(lo.isoformat(sep=" ", timespec="seconds"), hi.isoformat(sep=" ", timespec="seconds")))
     report = progress or (lambda step, n: None)
+    fmt = m.format or staging.detect_format(p)
+    names, header = _source_names(p, m, fmt)  # the wrong layout is refused here, from the first lines
     engine = store.con if store.engine == "duckdb" else ibis.duckdb.connect()
     ingest_id = BATCH_PREFIX + uuid.uuid4().hex[:16]
-    fmt = m.format or staging.detect_format(p)
     digest = ThreadPoolExecutor(max_workers=1)
     try:  # the survey (hash + independent record count) reads the file while DuckDB works
         facts = digest.submit(_survey, p, fmt, m)
         report("reading", 0)
-        names, header = _source_names(p, m, fmt)
         with tempfile.TemporaryDirectory(prefix="qm-ingest-") as tmp:
             checks, rejects, sv = _scan_whole(engine, p, m, fmt, ingest_id, (names, header), facts, Path(tmp))
             report("writing", 0)
