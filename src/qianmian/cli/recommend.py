@@ -223,7 +223,7 @@ def evaluate(
         with progress(True) as bar:  # on stderr, with --json too: stdout keeps only the JSON
             total = steps(protocol, chosen, cutoffs=len(days or ()) or 1, served=days is not None)  # type: ignore[arg-type]
             task = bar.add_task(f"{protocol}: loading", total=total)
-            on_step = lambda label: bar.update(task, advance=1, description=label)  # noqa: E731
+            on_step = _stepper(bar, task, total)
             if days is None:
                 rows = run_protocol(protocol, data, methods=chosen, on_step=on_step)  # type: ignore[arg-type]
             else:
@@ -257,6 +257,19 @@ def evaluate(
 
         s = summary(rows)
         console.print(f"best ours {s['best_ours']:.4f} / best peer {s['best_peer']:.4f} = {s['ratio']:.3f}×")
+
+
+def _stepper(bar, task, total: int):
+    """Advance the bar; when stderr is not a terminal (a log file, CI), also one line per step."""
+    done = [0]
+
+    def step(label: str) -> None:
+        done[0] += 1
+        bar.update(task, advance=1, description=label)
+        if not err_console.is_terminal:
+            err_console.print(f"[{done[0]}/{total}] {label}", highlight=False)
+
+    return step
 
 
 def _served_source(protocol: str, data: Path, store: str | None, on_step):

@@ -36,8 +36,17 @@ from qianmian.recommend.evaluate.methods import (
     our_methods,
     peer_methods,
 )
-from qianmian.recommend.evaluate.metrics import Metrics, bootstrap_interval, bootstrap_se, evaluate_topk
-from qianmian.recommend.evaluate.served import SERVED_METHODS, ServedSource, served_methods
+from qianmian.recommend.evaluate.metrics import (
+    Metrics,
+    bootstrap_interval,
+    bootstrap_se,
+    evaluate_topk,
+)
+from qianmian.recommend.evaluate.served import (
+    SERVED_METHODS,
+    ServedSource,
+    served_methods,
+)
 from qianmian.recommend.models.blend import combine, learn_weights
 
 Step = Callable[[str], None]
@@ -161,7 +170,9 @@ def steps(protocol: Protocol, methods: Sequence[str] | None = None, *, cutoffs: 
     chosen = [m for m in [*our_methods(protocol), *peer_methods(protocol)] if methods is None or m.name in methods]
     n_served = sum(methods is None or m in methods for m in SERVED_METHODS) if served else 0
     per_split = sum(len(m.configs) + 1 for m in chosen) + 1 + n_served
-    return cutoffs * (per_split + 1) if cutoffs > 1 or served else per_split
+    if cutoffs > 1 or served:  # one step per carved cutoff, and one for the evaluation store
+        return cutoffs * (per_split + 1) + int(served)
+    return per_split
 
 
 def tune(method: Method, data: ProtocolData, on_step: Step | None = None) -> Tuned:

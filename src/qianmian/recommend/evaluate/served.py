@@ -27,7 +27,7 @@ import numpy as np
 import qianmian.recommend as recommend_pkg
 from qianmian.errors import InputError
 from qianmian.recommend.base import TopK
-from qianmian.recommend.bundle import ModelSpec, resolve
+from qianmian.recommend.bundle import ModelSpec
 from qianmian.recommend.evaluate.data import R1_FILE, Split
 from qianmian.recommend.rules import Rules
 from qianmian.store import Store, connect
@@ -101,10 +101,9 @@ def bundle_at(source: ServedSource, cutoff: dt.datetime, on_step: Callable[[str]
         [source.store_url, cutoff.isoformat(), [m.to_json() for m in models], training_code_key()], sort_keys=True
     )
     folder = Path(source.cache_dir) / "bundles" / hashlib.sha1(payload.encode()).hexdigest()[:12]
-    try:
-        return resolve(folder)
-    except Exception:  # noqa: BLE001 - not trained yet (or an interrupted run): train it now
-        pass
+    trained = sorted(folder.glob("v*/manifest.json")) if folder.is_dir() else []
+    if trained:  # a run interrupted mid-training leaves no manifest: that version is never used
+        return trained[-1].parent
     store = connect(source.store_url)
     try:
         return train(store, as_of=cutoff, models_dir=folder, models=models, on_step=on_step)
@@ -144,7 +143,7 @@ def served_topk(svc: object, split: Split, scene: str = "home") -> TopK:
     seen = split.train.matrix()[split.users]
     user_ids = split.user_ids.ids[split.users]
     known = np.array([svc.bundle.users.get(str(u)) is not None for u in user_ids])  # type: ignore[attr-defined]
-    if known.mean() < MIN_KNOWN_SHARE:
+    if len(known) and known.mean() < MIN_KNOWN_SHARE:
         raise InputError(
             "--store", f"a store holding the protocol's events ({MIN_KNOWN_SHARE:.0%} of evaluation users known)",
             f"{known.mean():.1%} known",
