@@ -68,6 +68,12 @@ def test_non_product_codes_are_never_recommended():
     catalog = Catalog.empty(IdMap(np.array(["POST", "85048", "DOT", "22423"], dtype=object)))
     assert blocked(catalog, Rules()).tolist() == [True, False, True, False]
     assert not blocked(catalog, Rules(products_only=False)).any()
+    # a layout's [non_products] puts such items in the "non-product" category: that counts too
+    import dataclasses
+
+    by_category = Catalog.empty(IdMap(np.array(["GIFT_0001_10", "22423"], dtype=object)), np.array([3, 0]))
+    assert blocked(dataclasses.replace(by_category, non_product_category=3), Rules()).tolist() == [True, False]
+    assert not blocked(by_category, Rules()).any()
 
 
 def test_served_lists_are_what_the_service_answers_minus_train_items(tiny_store, models_dir):

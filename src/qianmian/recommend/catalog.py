@@ -8,6 +8,7 @@ with a model's item numbers, and holds an item × tag sparse matrix so rules are
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ class Catalog:
     tag_matrix: sp.csr_matrix
     tags: IdMap
     titles: np.ndarray | None = None
+    non_product_category: int = -1
+    """The category number of items of kind "non-product" (`schema.NON_PRODUCT`, set by a layout's
+    `[non_products]`), or -1 when the model knows no such category."""
 
     def title(self, item: int) -> str:
         """The item's title, or its id when the catalog has none."""
@@ -92,10 +96,13 @@ class Catalog:
         return self.has_any(CONSUMABLE_TAGS)
 
     def non_product(self) -> np.ndarray:
-        """Charges rather than goods: a known non-product code, or an item tagged as one."""
+        """Charges rather than goods: a known non-product code, an item tagged as one, or an item
+        in the "non-product" category."""
         codes = self.items.index(list(NON_PRODUCT_CODES))
         mask = self.has_any(NON_PRODUCT_TAGS)
         mask[codes[codes >= 0]] = True
+        if self.non_product_category >= 0:
+            mask |= self.category == self.non_product_category
         return mask
 
     def with_stock(self, item_ids: Sequence[str], stock: Sequence[float]) -> Catalog:
@@ -103,7 +110,7 @@ class Catalog:
         pos = self.items.index(list(item_ids))
         new = self.stock.copy()
         new[pos[pos >= 0]] = np.asarray(stock, np.float64)[pos >= 0]
-        return Catalog(self.items, self.category, new, self.tag_matrix, self.tags, self.titles)
+        return dataclasses.replace(self, stock=new)
 
 
 def _tag_lists(frame: pd.DataFrame) -> list[list[str]]:

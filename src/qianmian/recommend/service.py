@@ -11,6 +11,7 @@ attaches a reason to every item. Nothing here reads the clock or trains.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from qianmian.recommend.scenes import (
     item_set_scores,
 )
 from qianmian.store import Store
+from qianmian.store.schema import NON_PRODUCT
 
 AudienceOf = Mapping[str, str] | Callable[[str], str | None]
 
@@ -71,7 +73,7 @@ class RecommendService:
         live_recency: float = 0.8,
     ) -> None:
         self.bundle = bundle
-        self.catalog = catalog or Catalog.empty(bundle.items, bundle.item_category)
+        self.catalog = with_non_product_category(catalog or Catalog.empty(bundle.items, bundle.item_category), bundle)
         self.rules = rules
         self.live = live or LiveBuffer()
         self.live_boost, self.live_recency = float(live_boost), float(live_recency)
@@ -327,6 +329,12 @@ class RecommendService:
             members = [u for u in self.bundle.users.ids if a(u) == audience]
         idx = self.bundle.users.index(members)
         return idx[idx >= 0]
+
+
+def with_non_product_category(catalog: Catalog, bundle: Bundle) -> Catalog:
+    """The catalog told which category number means "not a product" in this bundle."""
+    n = bundle.categories.get(NON_PRODUCT)
+    return catalog if n is None else dataclasses.replace(catalog, non_product_category=int(n))
 
 
 def _required(value: str | None, name: str) -> str:
