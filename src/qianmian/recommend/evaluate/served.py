@@ -8,7 +8,8 @@ the shopper's train items (the service is asked for k + |train items| so that k 
 `served:home (rules off)` is the same scene with every rule off, so the rules' cost is visible.
 
 Everything expensive is cached under `cache_dir`: the evaluation store (the protocol file
-ingested with its layout) and one trained bundle per (store, cutoff, model set, training code).
+ingested with its layout; rebuilt when the file or the ingest code changes) and one trained
+bundle per (store, cutoff, model set, training code).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def evaluation_store(protocol: str, data_dir: Path | str, cache_dir: Path | str,
         cache = Path(cache_dir)
         cache.mkdir(parents=True, exist_ok=True)
         stat = path.stat() if path.is_file() else None
-        key = hashlib.sha1(f"{path.resolve()}|{stat and stat.st_size}|{stat and stat.st_mtime_ns}".encode()).hexdigest()[:10]
+        ident = f"{path.resolve()}|{stat and stat.st_size}|{stat and stat.st_mtime_ns}|{package_code_key('ingest')}"
+        key = hashlib.sha1(ident.encode()).hexdigest()[:10]
         store_url = f"duckdb:///{cache / f'{protocol.lower()}-{key}.duckdb'}"
     store = connect(store_url)
     try:
@@ -84,10 +86,15 @@ def _has_events(store: Store) -> bool:
 def training_code_key() -> str:
     """A digest of the recommendation package's code outside `evaluate/` (a cached bundle is
     reused only while the code that trained it is unchanged)."""
-    root = Path(recommend_pkg.__file__).parent
+    return package_code_key("recommend", skip="evaluate")
+
+
+def package_code_key(package: str, *, skip: str | None = None) -> str:
+    """A digest of `qianmian.<package>`'s source files (and layouts), except the folder `skip`."""
+    root = Path(recommend_pkg.__file__).parent.parent / package
     h = hashlib.sha1()
-    for f in sorted(root.rglob("*.py")):
-        if "evaluate" not in f.relative_to(root).parts:
+    for f in sorted([*root.rglob("*.py"), *root.rglob("*.toml")]):
+        if skip is None or skip not in f.relative_to(root).parts:
             h.update(f.read_bytes())
     return h.hexdigest()[:10]
 
