@@ -183,7 +183,8 @@ def learn_blend(
     on the events before it, and the target is what each shopper touched in it (item level: only
     items new to them, as `home` never repeats; category level: repeats count). The weights
     maximize Recall@k over the shoppers of all windows together, so one unusual week does not set
-    them. Falls back to the given weights when no window has a target.
+    them. When the store's history is too short for those windows, one window of `holdout_days`
+    (`train --holdout-days`) is used instead; the given weights when no window has a target.
     """
     cutoff = cutoff_of(as_of)
     days = float(blend.params.get("holdout_days", holdout_days))
@@ -206,6 +207,12 @@ def learn_blend(
         targets.append((t[users] > 0).astype(np.float32))
         seens.append(seen[users])
     if not targets:
+        own = (float(blend.params.get("holdout_days", holdout_days)), n_windows)
+        if own != (float(holdout_days), 1):  # too little history for the blend's own windows: one window of holdout_days
+            short = dataclasses.replace(blend, params={**blend.params, "holdout_days": holdout_days, "windows": 1})
+            return learn_blend(
+                store, short, specs, bundle, as_of=as_of, holdout_days=holdout_days, k=k, max_users=max_users, random_state=random_state
+            )
         return list(blend.weights)
     tu = sp.csr_matrix(sp.vstack(targets))
     seen_all = sp.csr_matrix(sp.vstack(seens)) if parts[0].level == "item" else None
