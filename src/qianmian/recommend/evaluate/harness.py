@@ -169,7 +169,8 @@ def steps(protocol: Protocol, methods: Sequence[str] | None = None, *, cutoffs: 
     """How many progress steps `run_protocol` / `run_rolling` report (for a progress bar)."""
     chosen = [m for m in [*our_methods(protocol), *peer_methods(protocol)] if methods is None or m.name in methods]
     n_served = sum(methods is None or m in methods for m in SERVED_METHODS) if served else 0
-    per_split = sum(len(m.configs) + 1 for m in chosen) + 1 + n_served
+    blend = int(sum(m.family == "ours" and m.name not in ENSEMBLES for m in chosen) > 1 and (methods is None or "blend" in methods))
+    per_split = sum(len(m.configs) + 1 for m in chosen) + blend + n_served
     if cutoffs > 1 or served:  # one step per carved cutoff, and one for the evaluation store
         return cutoffs * (per_split + 1) + int(served)
     return per_split
