@@ -3,12 +3,19 @@
 - `shared_data`: ../shared/data (or $QIANMIAN_SHARED_DATA); tests that need it skip when absent.
 - `engine`: "duckdb" and "spark"; tests using `store` run once per engine. Spark tests skip only
   where Java is missing, and all run on one xdist worker so only one JVM starts.
+- A third engine, "sc", is a Spark Connect client of a real local cluster (`spark_cluster`: one
+  `qianmian cluster up` per session: a master, one worker, a Connect server). Only tests marked
+  `@pytest.mark.cluster` (or in a module marked so) run on it, as the cluster is the slowest engine;
+  they and the cross-process tests all run on one xdist worker (group "sc"), so one cluster starts.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,7 +47,36 @@ def spark_session(tmp_path_factory):
     session.stop()
 
 
-ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark), pytest.param("sc", marks=pytest.mark.sc)]
+QIANMIAN = str(Path(sys.executable).with_name("qianmian"))
+
+
+def qianmian(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the `qianmian` command in a new process (check=True; stdout and stderr captured)."""
+    return subprocess.run([QIANMIAN, *args], capture_output=True, text=True, check=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory):
+    """A real standalone cluster started by `qianmian cluster up` (stopped by `cluster down`)."""
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Spark cluster: Java is not installed on this machine")
+    folder = tmp_path_factory.mktemp("cluster")
+    up = qianmian("cluster", "up", "--dir", str(folder), "--workers", "1", "--master-port", "0", "--connect-port", "0",
+                  "--worker-memory", "1g", "--executor-memory", "640m", "--driver-memory", "1g", "--json")
+    try:
+        yield json.loads(up.stdout)
+    finally:
+        qianmian("cluster", "down", "--dir", str(folder))
+
+
+@pytest.fixture(scope="session")
+def sc_store(spark_cluster):
+    """The cluster's store, seen through one Spark Connect session; `store` empties it per test."""
+    from qianmian.store import connect
+
+    return connect(spark_cluster["store"])
 
 
 @pytest.fixture(params=ENGINES)
@@ -80,12 +116,29 @@ def store(engine, request, tmp_path):
         yield s
         s.close()
         return
-    s = request.getfixturevalue("spark_store")
+    s = request.getfixturevalue("sc_store" if engine == "sc" else "spark_store")
     _reset_spark(s)
     yield s
 
 
+def _on_cluster(item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return "sc" in params.values() or "spark_cluster" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(config, items):
+    """Keep the sc engine to tests marked `cluster`; one xdist worker per JVM family."""
+    kept, dropped = [], []
     for item in items:
-        if "spark" in item.keywords:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "sc" in params.values() and item.get_closest_marker("cluster") is None:
+            dropped.append(item)
+            continue
+        if _on_cluster(item):
+            item.add_marker(pytest.mark.xdist_group("sc"))
+        elif "spark" in item.keywords:
             item.add_marker(pytest.mark.xdist_group("spark"))
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -8,12 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qianmian.errors import ConfigError
+
+if TYPE_CHECKING:
+    from qianmian.store.spark import SparkOptions
 
 
 class Settings(BaseSettings):
@@ -21,9 +24,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QIANMIAN_", extra="forbid")
 
-    store: str = Field("duckdb:///var/qianmian.duckdb", description="Store URL: duckdb:///path, spark:local[2], spark://host:port")
+    store: str = Field("duckdb:///var/qianmian.duckdb", description="Store URL: duckdb:///path, spark:local[2], spark://host:port, sc://host:port")
     data_dir: Path = Field(Path("var"), description="Where models, the write-ahead log and keys live")
-    spark_warehouse: Path | None = Field(None, description="Spark SQL warehouse dir; a temp dir when unset")
+    spark_warehouse: Path | None = Field(None, description="Folder of a spark:local store's Hive catalog and warehouse; <data_dir>/spark when unset")
+    spark_driver_memory: str = Field("2g", description="Driver heap of spark:local / spark:// stores (spark.driver.memory)")
+    spark_shuffle_partitions: int = Field(4, ge=1, description="spark.sql.shuffle.partitions of the stores Qianmian starts")
+    spark_log_level: Literal["OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG"] = Field("ERROR", description="Spark's own log level (its logs go to stderr)")
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra spark.* settings, e.g. QIANMIAN_SPARK_CONF='{\"spark.executor.memory\": \"4g\"}'")
     host: str = "127.0.0.1"
     port: int = 8000
     auth: bool = Field(False, description="Require API keys on /v1 (the demo runs open on loopback)")
@@ -41,8 +48,16 @@ class Settings(BaseSettings):
     storefront_experiment: str | None = Field(None, description="Experiment whose variant each storefront request is assigned to (control = default page)")
     srm_threshold: float = Field(0.001, gt=0, lt=1, description="Experiment reports flag a sample-ratio mismatch when the split's chi-square p-value is below this")
 
+    def spark_options(self) -> SparkOptions:
+        """How stores on Spark URLs start or join Spark (see `qianmian.store.spark`)."""
+        from qianmian.store.spark import SparkOptions
+
+        return SparkOptions(folder=self.spark_warehouse or self.data_dir / "spark", driver_memory=self.spark_driver_memory,
+                            shuffle_partitions=self.spark_shuffle_partitions, log_level=self.spark_log_level,
+                            conf=dict(self.spark_conf))
+
     @classmethod
-    def from_toml(cls, path: Path | str, **overrides: Any) -> "Settings":
+    def from_toml(cls, path: Path | str, **overrides: Any) -> Settings:
         """Read settings from a TOML file (top-level keys = field names); overrides win."""
         p = Path(path)
         try:

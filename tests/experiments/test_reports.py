@@ -27,6 +27,7 @@ def load(store, tmp_path, n=600, seed=1, drop_test=0.0):
     return exp, ev
 
 
+@pytest.mark.cluster  # experiments on the sc engine too
 def test_variant_statistics_match_pandas_reference(store, tmp_path):
     exp, ev = load(store, tmp_path)
     metrics = [BUILTIN[m] for m in EXPERIMENT.metrics]

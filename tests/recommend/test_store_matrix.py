@@ -7,6 +7,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from qianmian.recommend.interactions import MatrixSpec
 from qianmian.recommend.matrix import cutoff_of, load_matrix
@@ -36,6 +37,7 @@ SPECS = [
 ]
 
 
+@pytest.mark.cluster  # the training matrix aggregated on a cluster too
 def test_matrix_matches_pandas_on_every_engine(store):
     events = synthetic.events(n_users=15, days=20, seed=2)
     store.append("events", events)

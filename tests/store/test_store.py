@@ -10,6 +10,8 @@ import pytest
 from qianmian.errors import InputError, NotFoundError, SchemaError
 from qianmian.store import connect, schema
 from qianmian.store.migrations import LATEST, current_version
+
+pytestmark = pytest.mark.cluster  # the store contract also runs on the sc engine (a real cluster)
 from qianmian.store.summary import summary
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import ibis
 import pandas as pd
+import pytest
 
 from qianmian.store.rollup import refresh_rollup
 from qianmian.storefront.privacy import erase_user, remaining, set_consent
@@ -24,6 +25,7 @@ def _fill(store) -> None:
     store.append("units_demo", pd.DataFrame({"unit_id": ["u1"], "variant": ["test"]}), dedupe=False)
 
 
+@pytest.mark.cluster  # erasure on the sc engine too (the rewrite stays on the cluster)
 def test_erase_removes_the_user_from_every_table_and_only_them(store):
     _fill(store)
     refresh_rollup(store)  # the daily rollup holds a row per shopper and day: erased too

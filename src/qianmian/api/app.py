@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     zone = zone_of(settings)
     services = Services(
         settings=settings,
-        store=store or connect(settings.store, spark_warehouse=settings.spark_warehouse),
+        store=store or connect(settings.store, spark=settings.spark_options()),
         clock=clock or business_clock(zone),
         zone=zone,
         owns_store=store is None,

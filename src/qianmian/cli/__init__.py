@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "qianmian.cli.audience",
     "qianmian.cli.export",
     "qianmian.cli.uplift",
+    "qianmian.cli.cluster",
 ]
 
 for _name in COMMAND_MODULES:

@@ -45,7 +45,7 @@ def settings() -> Settings:
 
 def open_store(url: str | None) -> Store:
     s = settings()
-    return connect(url or s.store, spark_warehouse=s.spark_warehouse)
+    return connect(url or s.store, spark=s.spark_options())
 
 
 def _default(o: Any) -> Any:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import dataclasses
 import functools
 import operator
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +19,8 @@ import pyarrow as pa
 
 from qianmian.errors import InputError, NotFoundError, StoreError
 from qianmian.store import schema as S
+from qianmian.store import spark
+from qianmian.store.spark import SparkOptions
 
 Engine = Literal["duckdb", "spark"]
 
@@ -28,6 +33,7 @@ class Store:
         self.engine: Engine = engine
         self.url = url
         self._temp_dirs: list[Path] = []
+        atexit.register(_remove_folders, self._temp_dirs)  # batches handed to Spark, if `close` is never called
         self._core: dict[str, ibis.Table] = {}
 
     # -- reading ------------------------------------------------------------------------------
@@ -151,10 +157,25 @@ class Store:
             return ibis.memtable(arrow)
         import pyarrow.parquet as pq
 
-        folder = Path(tempfile.mkdtemp(prefix="qianmian-batch-"))
+        session = self.con._session
+        shared = self._staging()
+        if shared is None:  # a Connect server on another machine: the rows travel as Arrow over gRPC
+            name = f"_qm_batch_{uuid.uuid4().hex}"
+            session.createDataFrame(_microseconds(arrow)).createOrReplaceTempView(name)
+            return self.con.table(name)
+        folder = Path(tempfile.mkdtemp(prefix="qianmian-batch-", dir=shared))
         pq.write_table(_microseconds(arrow), folder / "part-0.parquet")
         self._temp_dirs.append(folder)
         return self.con.read_parquet(str(folder / "part-0.parquet"))
+
+    def _staging(self) -> Path | None:
+        """Where Parquet batches go: the temp dir in-process; a Connect server's shared staging
+        folder when this machine can write it (asked once); None means send Arrow over gRPC."""
+        if not self.url.startswith("sc://"):
+            return Path(tempfile.gettempdir())
+        if not hasattr(self, "_staging_dir"):
+            self._staging_dir = spark.staging_folder(self.con._session)
+        return self._staging_dir
 
     def delete_where(self, name: str, column: str, values: list[str]) -> int:
         """Delete rows whose `column` is one of `values`; returns how many were deleted."""
@@ -189,9 +210,20 @@ class Store:
             self.con.con.execute(f'DELETE FROM "{name}" WHERE ' + " AND ".join(sql), params)
         else:
             hit = functools.reduce(operator.and_, [_matches(t[c], v) for c, v in where.items()])
-            kept = self.to_pyarrow(t.filter(~hit))
-            self.con.create_table(name, self._from_arrow(kept).cast(t.schema()), overwrite=True)
+            self._rewrite_spark(name, t.filter(~hit))
         return before - self.count(name)
+
+    def _rewrite_spark(self, name: str, kept: ibis.Table) -> None:
+        """Replace the rows of `name` by `kept`, on the cluster: the kept rows go to a scratch table
+        first (Spark cannot overwrite a table a query is reading), then back with INSERT OVERWRITE;
+        nothing passes through this process."""
+        scratch = f"_qm_keep_{uuid.uuid4().hex}"
+        self.con.create_table(scratch, kept)
+        try:
+            self.con.raw_sql(f"INSERT OVERWRITE TABLE `{name}` SELECT * FROM `{scratch}`")
+        finally:
+            self.con.drop_table(scratch, force=True)
+        self._core.pop(name, None)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -209,15 +241,20 @@ class Store:
         raw.execute("COMMIT")
 
     def close(self) -> None:
-        import shutil
-
-        for folder in self._temp_dirs:
-            shutil.rmtree(folder, ignore_errors=True)
+        _remove_folders(self._temp_dirs)
         with contextlib.suppress(Exception):
             self.con.disconnect()
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    import shutil
+
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    folders.clear()
 
 
 def _matches(column: ibis.Value, values: list[Any]) -> ibis.BooleanValue:
@@ -236,8 +273,12 @@ def _microseconds(arrow: pa.Table) -> pa.Table:
     return arrow.cast(pa.schema(fields), safe=False)
 
 
-def connect(url: Any = "duckdb:///var/qianmian.duckdb", *, migrate: bool = True, spark_warehouse: str | Path | None = None) -> Store:
+def connect(url: Any = "duckdb:///var/qianmian.duckdb", *, migrate: bool = True,
+            spark_warehouse: str | Path | None = None, spark: SparkOptions | None = None) -> Store:
     """Open the store at `url` and bring its schema up to date.
+
+    `spark` says how to start or join Spark (Spark URLs only); `spark_warehouse`, when given, is
+    the folder of a `spark:local` store's catalog and warehouse (shorthand for `spark.folder`).
 
     >>> store = connect("duckdb://")          # in memory
     >>> store.count("events")
@@ -246,23 +287,37 @@ def connect(url: Any = "duckdb:///var/qianmian.duckdb", *, migrate: bool = True,
     from qianmian.store.migrations import migrate as run_migrations
     from qianmian.store.recovery import recover
 
-    store = _open(url, spark_warehouse)
+    opts = spark or SparkOptions()
+    if spark_warehouse is not None:
+        opts = dataclasses.replace(opts, folder=Path(spark_warehouse))
+    store = _open(url, opts)
     if migrate:
         run_migrations(store)
         recover(store)
     return store
 
 
-def _open(url: Any, spark_warehouse: str | Path | None) -> Store:
+URLS = "duckdb:///path/file.duckdb, spark:local[N], spark://host:port or sc://host:port"
+
+
+def _open(url: Any, options: SparkOptions) -> Store:
     if not isinstance(url, str):
         if type(url).__name__ == "SparkSession":
             return Store(ibis.pyspark.connect(url), "spark", "spark:session")
         raise InputError("store url", "a URL string or a SparkSession", type(url).__name__)
     if url.startswith("duckdb://"):
         return _open_duckdb(url)
-    if url.startswith("spark:"):
-        return Store(ibis.pyspark.connect(spark_session(url, spark_warehouse)), "spark", url)
-    raise InputError("store url", "duckdb:///path/file.duckdb, spark:local[N] or spark://host:port", url)
+    if url.startswith(("spark:", "sc://")):
+        if url.startswith(("spark://", "sc://")):
+            _check_host_port(url)
+        return Store(ibis.pyspark.connect(spark_session(url, options)), "spark", url)
+    raise InputError("store url", URLS, url)
+
+
+def _check_host_port(url: str) -> None:
+    host, _, port = url.split("://", 1)[1].partition("/")[0].partition(":")
+    if not host or not port.isdigit():
+        raise InputError("store url", URLS, url)
 
 
 STORAGE_VERSION = "v1.5.0"
@@ -291,22 +346,9 @@ def _open_duckdb(url: str) -> Store:
     return Store(con, "duckdb", url)
 
 
-def spark_session(url: str, warehouse: str | Path | None = None) -> Any:
-    """A SparkSession for `spark:local[N]` or `spark://host:port`, with its own warehouse dir."""
-    from pyspark.sql import SparkSession
-
-    rest = url[len("spark:"):]
-    master = rest if rest.startswith("local") else "spark:" + rest
-    wh = Path(warehouse) if warehouse else Path(tempfile.mkdtemp(prefix="qianmian-spark-"))
-    builder = (
-        SparkSession.builder.master(master)
-        .appName("qianmian")
-        .config("spark.sql.warehouse.dir", str(wh))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "3g")
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={wh}")
-    )
-    return builder.getOrCreate()
+def spark_session(url: str, options: SparkOptions | str | Path | None = None) -> Any:
+    """A SparkSession for `spark:local[N]`, `spark://host:port` or `sc://host:port`
+    (see `qianmian.store.spark`); a path as `options` is a local store's folder."""
+    if options is None or isinstance(options, SparkOptions):
+        return spark.session(url, options)
+    return spark.session(url, SparkOptions(folder=Path(options)))
