@@ -88,6 +88,7 @@ def test_two_replicas_share_events_keys_and_audiences(spark_cluster, sc_store, t
         deadline = time.monotonic() + 120
         while sc_store.count("events") < 84_441 and time.monotonic() < deadline:  # A's writer moves it into the store
             time.sleep(0.5)
+        assert sc_store.count("events") == 84_441  # seen by this (a third) long-lived client too
         assert httpx.post(b + "/v1/admin/refresh", headers=h, timeout=300).status_code == 200
         assert _total(b, admin) == before + 1
 

@@ -140,11 +140,20 @@ class Services:
         self._refresh_rollup()
         _settle_heap()
         threading.Thread(target=self._refresh_loop, name="qianmian-refresh", daemon=True).start()
+        threading.Thread(target=self._keys_loop, name="qianmian-keys", daemon=True).start()
+
+    def _keys_loop(self) -> None:
+        """Keys reload on their own clock, so that a revocation reaches this replica within
+        `cache_refresh_seconds` even when rebuilding the other snapshots takes longer (Spark)."""
+        while not self._stop.wait(self.settings.cache_refresh_seconds):
+            try:
+                self.keyring.refresh()
+            except Exception:  # keep the last keys; the next round retries
+                log.exception("key refresh failed")
 
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.settings.cache_refresh_seconds):
             try:
-                self.keyring.refresh()
                 self.storefront.refresh()
                 self._refresh_rollup()
                 _settle_heap()

@@ -153,6 +153,9 @@ def _connect_cmd(spec: ClusterSpec, folder: Path, master: str, port: int) -> lis
         "spark.sql.shuffle.partitions": str(spec.shuffle_partitions),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        # each client is its own session, and a session caches a table's file list: without this a
+        # long-lived client (an API replica) would not see rows another client appended since
+        "spark.sql.filesourceTableRelationCacheSize": "0",
         "spark.executor.extraJavaOptions": java_options("WARN"),
         STAGING_CONF: str(folder / "staging"),
         **spec.conf,
@@ -201,7 +204,7 @@ def _answers(host: str, port: int) -> bool:
 def _runs_a_job(url: str) -> bool:
     """True once the Connect server answers and its workers run a job (a sum over 1..100)."""
     try:
-        from pyspark.sql import SparkSession
+        from pyspark.sql.connect.session import SparkSession
 
         s = SparkSession.builder.remote(url).getOrCreate()
         try:

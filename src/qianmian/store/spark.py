@@ -133,11 +133,10 @@ def _local_folder(opts: SparkOptions, url: str) -> Path:
 
 
 def _connect_session(url: str) -> Any:
-    try:
-        from pyspark.sql.connect.session import SparkSession as RemoteSession  # noqa: F401
+    try:  # the Connect builder itself: pyspark's generic one refuses while a local session runs in this process
+        from pyspark.sql.connect.session import SparkSession as RemoteSession
     except ImportError as exc:
         raise StoreError(f"store url {url!r}: Spark Connect needs the client extras: pip install 'qianmian[spark]' ({exc})") from exc
-    from pyspark.sql import SparkSession
 
     host, _, port = url[len("sc://"):].split("/", 1)[0].partition(":")
     try:  # the client would retry a closed port for minutes before failing
@@ -146,7 +145,7 @@ def _connect_session(url: str) -> Any:
         raise StoreError(f"store url {url!r}: no Spark Connect server answers there "
                          f"(start one with `qianmian cluster up`): {exc}") from exc
     try:
-        s = SparkSession.builder.remote(url).getOrCreate()
+        s = RemoteSession.builder.remote(url).getOrCreate()
         s.sql("SELECT 1").collect()  # the client connects lazily: fail here, with the URL, if nobody answers
     except Exception as exc:
         raise StoreError(f"store url {url!r}: no Spark Connect server answers there "
