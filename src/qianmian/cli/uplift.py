@@ -80,6 +80,10 @@ def fit(
             raise InputError("--data / --experiment", "exactly one of them", "both" if data else "neither")
         if audience and not save:
             raise InputError("--audience", "--save MODEL too (the audience reads the saved scores)", audience)
+        if save is not None:
+            from qianmian.uplift.scores import check_model_name
+
+            check_model_name(save)  # before the fit, not after it
         options = FitOptions(learner=LearnerSpec(kind=learner, random_state=seed), test_size=test_size, n_boot=n_boot, random_state=seed)  # type: ignore[arg-type]
         needs_store = experiment is not None or save is not None
         st = open_store(store) if needs_store else None

@@ -73,8 +73,22 @@ def clv_report(
     scored = score_frame(model, summary, purchase_days=(horizon_days,), value_days=(horizon_days,))
     end = _holdout_end(store, model.calibration_end, holdout_end)
     check = holdout_check(store, model, summary, end) if end is not None else None
-    return ClvReport(model, horizon_days, _forecast(scored, horizon_days), check, _top(scored, horizon_days, top),
-                     _notes(model, summary, horizon_days))
+    notes = [*_past_data_note(store, model.calibration_end), *_notes(model, summary, horizon_days)]
+    return ClvReport(model, horizon_days, _forecast(scored, horizon_days), check, _top(scored, horizon_days, top), notes)
+
+
+def _past_data_note(store: Store, cal: dt.date) -> list[str]:
+    """A calibration end after the last buy counts the empty days after it as 'no purchase': every
+    consumer's age T grows, so P(alive) and the forecast fall for a reason the data does not show."""
+    ev = store.table("events")
+    last = store.execute(ev.filter(ev.behavior == "buy").ts.max())
+    if last is None or pd.isna(last):
+        return []
+    last_day = pd.Timestamp(last).date()
+    if cal <= last_day:
+        return []
+    return [f"the calibration end {cal} is {(cal - last_day).days} days after the last buy {last_day}: those days count as "
+            f"days without purchases, so P(alive) and the forecast are too low; use --calibration-end {last_day} or earlier"]
 
 
 def _notes(model: ClvModel, summary: pd.DataFrame, horizon_days: int) -> list[str]:

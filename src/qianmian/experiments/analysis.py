@@ -9,6 +9,7 @@ expected weights (equal when none are given) by the χ² test of `stats.srm`:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,8 +29,10 @@ def parse_weights(text: str) -> dict[str, float]:
             value = float(weight)
         except ValueError:
             value = -1.0
-        if not sep or not name.strip() or value <= 0:
-            raise InputError("weights", "NAME:WEIGHT pairs with positive weights, e.g. control:8,test:2", text)
+        if not sep or not name.strip() or not 0 < value < math.inf:
+            raise InputError("weights", "NAME:WEIGHT pairs with positive finite weights, e.g. control:8,test:2", text)
+        if name.strip() in out:
+            raise InputError("weights", "each variant named once", name.strip())
         out[name.strip()] = value
     if not out:
         raise InputError("weights", "NAME:WEIGHT pairs with positive weights, e.g. control:8,test:2", text)

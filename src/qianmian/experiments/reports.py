@@ -258,8 +258,41 @@ def read_results_file(store: Store, path: str | Path) -> ir.Table:
     if suffixes.endswith((".parquet", ".pq")):
         return store.con.read_parquet(str(p))
     if suffixes.endswith((".csv", ".csv.gz", ".tsv")):
-        return store.con.read_csv(str(p))
+        return _checked_csv(store, p)
     raise InputError("file", "a .csv, .csv.gz or .parquet file", p.name)
+
+
+def _checked_csv(store: Store, p: Path) -> ir.Table:
+    """DuckDB's reader, refusing what its sniffer would silently misread: an empty file, a header
+    without rows, and a stray quote (the sniffer then reads each whole line as one column)."""
+    if p.stat().st_size == 0:
+        raise InputError("file", "a CSV with a header row and at least one data row", f"{p.name}: an empty file")
+    try:
+        table = store.con.read_csv(str(p))
+    except Exception as exc:  # duckdb's own parse errors, said once with the file's name
+        raise InputError("file", "a readable CSV with a header row", f"{p.name}: {str(exc).splitlines()[0]}") from exc
+    cols = list(table.columns)
+    if len(cols) == 1 and any(d in cols[0] for d in (",", ";", "\t", "|")):
+        line = _unbalanced_quote_line(p)
+        where = f"an unbalanced quote (\") on line {line}" if line else "one column only"
+        raise InputError("file", "a CSV whose rows split into the header's columns", f"{p.name}: {where}")
+    if store.execute(table.limit(1).count()) == 0:
+        raise InputError("file", "a CSV with a header row and at least one data row", f"{p.name}: no data rows")
+    return table
+
+
+def _unbalanced_quote_line(p: Path, max_lines: int = 1_000_000) -> int | None:
+    """1-based number of the first line with an odd count of '"' (where a quoted field left open starts)."""
+    import gzip
+
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    with opener(p, "rt", encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, start=1):
+            if line.count('"') % 2:
+                return n
+            if n >= max_lines:
+                break
+    return None
 
 
 def analyze_file(

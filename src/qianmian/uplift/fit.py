@@ -145,7 +145,8 @@ def verdict(qini: dict[str, Interval], level: float) -> list[str]:
     m = qini[MODEL]
     pct = f"{level:.0%}"
     lines = [f"Uplift model Qini {m.estimate:.4f} ({pct} interval {m.low:.4f} … {m.high:.4f}): "
-             + ("better than random targeting (0)." if m.low > 0 else "not distinguishable from random targeting (0).")]
+             + ("better than random targeting (0)." if m.low > 0
+                else "worse than random targeting (0)." if m.high < 0 else "not distinguishable from random targeting (0).")]
     diff = qini.get(f"{MODEL} - {RFM}")
     if diff is not None:
         r = qini[RFM]
