@@ -121,7 +121,12 @@ def _crowds(store: Store, req: Request) -> ibis.Table:
 def _clv(store: Store, req: Request) -> ibis.Table:
     from qianmian.clv.scores import fit_store, score_frame
 
-    model, summary = fit_store(store, calibration_end=_as_of(store, req))
+    try:
+        model, summary = fit_store(store, calibration_end=_as_of(store, req))
+    except InputError as exc:  # the caller gave as_of: name that, not the model's parameter
+        if exc.field != "calibration_end":
+            raise
+        raise InputError("as_of", exc.expected, exc.received) from exc
     return ibis.memtable(score_frame(model, summary, purchase_days=(90,), value_days=(365,)))
 
 

@@ -11,3 +11,17 @@ def test_calibration_end_after_the_last_buy_is_noted(cdnow_sample) -> None:
     assert late.notes[0].startswith("the calibration end 1999-06-30 is 365 days after the last buy 1998-06-30")
     on_time = clv_report(cdnow_sample, calibration_end="1997-09-30")
     assert not any("after the last buy" in n for n in on_time.notes)
+
+
+def test_export_clv_names_as_of_and_warns_past_the_data(cdnow_sample, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from qianmian.cli import app
+
+    out = tmp_path / "clv.csv"
+    early = CliRunner().invoke(app, ["export", "clv", "--as-of", "1996-01-01", "--out", str(out), "--store", cdnow_sample.url])
+    assert early.exit_code == 2 and "error: as_of: expected a day after consumers' purchases" in " ".join(early.output.split())
+    late = CliRunner().invoke(app, ["export", "clv", "--as-of", "1999-06-30", "--out", str(out), "--store", cdnow_sample.url])
+    assert late.exit_code == 0, late.output
+    assert "warning: --as-of 1999-06-30 is after the data's last day, 1998-06-30" in " ".join(late.output.split())
+    assert len(out.read_text().splitlines()) == 2357 + 1  # still written: a warning, not a refusal

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from qianmian.cli.common import JsonOption, StoreOption, console, errors_to_exit, open_store, print_json, progress
+from qianmian.cli.common import JsonOption, StoreOption, console, errors_to_exit, open_store, print_json, progress, warn_past_data
 from qianmian.exports import FORMATS, KINDS, Request, export as run_export
 from qianmian.metrics.common import to_date
 
@@ -40,6 +40,8 @@ def export(
     with errors_to_exit():
         req = Request(kind, as_of=to_date(as_of, "as_of") if as_of else None, name=name, k=k)
         s = open_store(store)
+        if kind != "audience":  # an audience exports its materialized members, not windows ending then
+            warn_past_data(s, req.as_of)
         with progress(not json) as bar:
             task = bar.add_task(f"export {kind}", total=None)
             result = run_export(s, req, out, fmt=format, progress=lambda rows: bar.update(task, completed=rows))
