@@ -90,3 +90,16 @@ def test_request_validation_and_unknown_route_use_the_same_shape(client):
     assert r.json()["error"]["field"] == "body.events"
     r = client.get("/no/such/route")
     assert r.status_code == 404 and r.json()["error"]["status"] == 404
+
+
+def test_validation_errors_say_the_value_received(client) -> None:
+    """FastAPI's own checks name the field, the reason and what was sent (QA pass); NaN is not a 500."""
+    r = client.get("/v1/reports/clv", params={"calibration_end": "2017-11-30", "horizon_days": "-5"})
+    err = r.json()["error"]
+    assert r.status_code == 422 and err["field"] == "query.horizon_days"
+    assert err["message"] == "query.horizon_days: Input should be greater than or equal to 1, received '-5'"
+    assert err["received"] == "-5" and err["problems"][0]["received"] == "-5"
+    missing = client.get("/v1/reports/clv").json()["error"]
+    assert missing["message"] == "query.calibration_end: Field required" and "received" not in missing
+    nan = client.post("/v1/audiences/check", content=b'{"rule": NaN}', headers={"content-type": "application/json"})
+    assert nan.status_code == 422 and nan.json()["error"]["received"] == "nan"

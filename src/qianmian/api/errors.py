@@ -13,6 +13,7 @@ goes to the server log).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -101,24 +102,32 @@ def error_response(exc: QianmianError) -> JSONResponse:
 
 
 def _short(value: Any, limit: int = 200) -> Any:
-    if isinstance(value, (int, float, bool)) or value is None:
-        return value
+    if isinstance(value, (int, bool)) or value is None or (isinstance(value, float) and math.isfinite(value)):
+        return value  # NaN / inf are said as text: JSON has no such numbers
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _problem(error: Any) -> dict[str, Any]:
+    """One validation error: the field, the reason and (unless the field is missing) the value received."""
+    problem = {"field": ".".join(str(p) for p in error.get("loc", ())), "reason": error.get("msg", "")}
+    if error.get("type") != "missing" and "input" in error:
+        problem["received"] = _short(error["input"])
+    return problem
+
+
 def _validation_response(exc: RequestValidationError) -> JSONResponse:
-    problems = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")} for e in exc.errors()
-    ]
+    problems = [_problem(e) for e in exc.errors()]
     first = problems[0] if problems else {"field": "request", "reason": "invalid"}
+    received = f", received {first['received']!r}" if "received" in first else ""
     body = {
         "error": {
             "type": "InputError",
             "status": 422,
-            "message": f"{first['field']}: {first['reason']}",
+            "message": f"{first['field']}: {first['reason']}{received}",
             "field": first["field"],
             "problems": problems,
+            **({"received": first["received"]} if "received" in first else {}),
         }
     }
     return JSONResponse(jsonable_encoder(body), status_code=422)
