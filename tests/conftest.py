@@ -142,3 +142,16 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture
+def wide_console():
+    """The CLI's Rich consoles at 220 columns for this test. Rich fixes a console's width when it is
+    created if COLUMNS is set then (pytest-xdist sets COLUMNS=80 in its workers), so a COLUMNS given
+    to CliRunner later would not reach the tables."""
+    from qianmian.cli.common import console, err_console
+
+    before = console._width, err_console._width
+    console.width = err_console.width = 220
+    yield
+    console._width, err_console._width = before

@@ -48,7 +48,7 @@ def _run(*args: str, env: dict | None = None):
     return result
 
 
-def test_gta_prints_people_as_integers_shares_as_percentages_money_with_currency(retail_url):
+def test_gta_prints_people_as_integers_shares_as_percentages_money_with_currency(retail_url, wide_console):
     out = _run("report", "gta", "--goal", "120%", "--reference", "2009-12-01..2009-12-15", "--as-of", "2009-12-15",
                "--store", retail_url, env={"QIANMIAN_CURRENCY": "GBP"}).stdout
     assert "None" not in out and "nan" not in out

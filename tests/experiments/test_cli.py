@@ -103,7 +103,7 @@ def test_plan_and_offpolicy(shared_data):
     assert out["ips"]["ci"][0] <= out["new_policy_on_policy_value"]["value"] <= out["ips"]["ci"][1]
 
 
-def test_report_text_for_people(url):
+def test_report_text_for_people(url, wide_console):
     run("experiment", "create", "cny-hero", "--variants", "test:2,control:8", "--start", "2024-02-25", "--end", "2024-03-09",
         "--window-days", "7", "--pre-days", "14", "--store", url, "--json")
     res = runner.invoke(app, ["experiment", "report", "cny-hero", "--as-of", "2024-03-08", "--metric", "purchase_conversion",
