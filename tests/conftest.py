@@ -155,3 +155,12 @@ def wide_console():
     console.width = err_console.width = 220
     yield
     console._width, err_console._width = before
+
+
+@pytest.fixture(scope="session")
+def hillstrom(shared_data) -> Path:
+    """Hillstrom's e-mail test (64,000 customers), read by the experiment and the uplift tests."""
+    path = shared_data / "hillstrom" / "hillstrom.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} missing")
+    return path

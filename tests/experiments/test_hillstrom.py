@@ -20,14 +20,6 @@ CONTROL = "No E-Mail"
 
 
 @pytest.fixture(scope="module")
-def hillstrom(shared_data):
-    path = shared_data / "hillstrom" / "hillstrom.csv"
-    if not path.is_file():
-        pytest.skip(f"{path} missing")
-    return path
-
-
-@pytest.fixture(scope="module")
 def raw(hillstrom) -> pd.DataFrame:
     return pd.read_csv(hillstrom)
 

@@ -9,14 +9,6 @@ HILLSTROM_RFM = {"recency_days": "recency", "monetary": "history"}
 CONTROL = "No E-Mail"
 
 
-@pytest.fixture(scope="session")
-def hillstrom(shared_data):
-    path = shared_data / "hillstrom" / "hillstrom.csv"
-    if not path.is_file():
-        pytest.skip(f"{path} missing")
-    return path
-
-
 def hillstrom_columns(outcome: str, treated: list[str] | None) -> dict:
     return {"treatment": "segment", "outcome": outcome, "control": CONTROL, "treated": treated,
             "features": HILLSTROM_FEATURES, "rfm": HILLSTROM_RFM}
