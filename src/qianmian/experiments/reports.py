@@ -33,6 +33,7 @@ from qianmian.experiments import stats as st
 from qianmian.experiments.assignment import Experiment
 from qianmian.experiments.metrics import Metric, as_of_end, column_statistics, resolve, variant_statistics
 from qianmian.experiments.registry import ExperimentRegistry
+from qianmian.ingest.records import survey
 from qianmian.store import Store
 
 Statistic = st.SampleMean | st.Proportion | st.RatioStatistic | st.CupedStatistic
@@ -273,26 +274,12 @@ def _checked_csv(store: Store, p: Path) -> ir.Table:
         raise InputError("file", "a readable CSV with a header row", f"{p.name}: {str(exc).splitlines()[0]}") from exc
     cols = list(table.columns)
     if len(cols) == 1 and any(d in cols[0] for d in (",", ";", "\t", "|")):
-        line = _unbalanced_quote_line(p)
-        where = f"an unbalanced quote (\") on line {line}" if line else "one column only"
+        broken = survey(p, quotes=True).broken  # ingest's rule: a line whose quoting does not close
+        where = f"an unbalanced quote (\") on line {broken[0].line}" if broken else "one column only"
         raise InputError("file", "a CSV whose rows split into the header's columns", f"{p.name}: {where}")
     if store.execute(table.limit(1).count()) == 0:
         raise InputError("file", "a CSV with a header row and at least one data row", f"{p.name}: no data rows")
     return table
-
-
-def _unbalanced_quote_line(p: Path, max_lines: int = 1_000_000) -> int | None:
-    """1-based number of the first line with an odd count of '"' (where a quoted field left open starts)."""
-    import gzip
-
-    opener = gzip.open if p.name.lower().endswith(".gz") else open
-    with opener(p, "rt", encoding="utf-8", errors="replace") as f:
-        for n, line in enumerate(f, start=1):
-            if line.count('"') % 2:
-                return n
-            if n >= max_lines:
-                break
-    return None
 
 
 def analyze_file(
