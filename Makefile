@@ -7,7 +7,7 @@ DEMO_STORE ?= var/demo.duckdb
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test bench clean browser
+.PHONY: install demo test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: install
 
 test: install browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+# Style and layering: ruff's rules and the import contracts in pyproject.toml.
+lint: install
+	$(BIN)/ruff check src tests benchmarks
 
 bench: install
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

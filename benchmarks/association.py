@@ -13,9 +13,9 @@ one-hot DataFrame. Times are the best of `--repeat` runs. Needs ../shared/data a
 from __future__ import annotations
 
 import argparse
-import warnings
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np

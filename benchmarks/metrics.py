@@ -220,8 +220,8 @@ def main() -> None:
     print(f"{n:,} synthetic events; pandas copy loaded in {time.perf_counter() - t:.1f}s (not timed below)")
     results = []
     for name in ("aipl", "flow", "funnel"):
-        impls = {"ours": lambda: ours(store, name), "sql": lambda: sql(store, name), "pandas": lambda: PANDAS[name](df),
-                 "raw": lambda: ours_raw(store, name)}
+        impls = {"ours": lambda name=name: ours(store, name), "sql": lambda name=name: sql(store, name),
+                 "pandas": lambda name=name: PANDAS[name](df), "raw": lambda name=name: ours_raw(store, name)}
         t, r = interleaved(args.repeat, impls)
         same = r["ours"] == r["sql"] == r["pandas"] == r["raw"]
         results.append((name, t, same))

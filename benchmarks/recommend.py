@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"real data not found at {args.data}", file=sys.stderr)
         return 2
     results: list[str] = []
-    step = lambda label: print(f"  … {label}", file=sys.stderr, flush=True)
+    def step(label):
+        return print(f"  … {label}", file=sys.stderr, flush=True)
     for protocol in [p.strip() for p in args.protocols.split(",") if p.strip()]:
         t0 = time.perf_counter()
         if protocol == "R1" and args.cutoffs.strip():

@@ -117,7 +117,7 @@ def start_server(root: Path, port: int) -> subprocess.Popen:
         "QIANMIAN_CACHE_REFRESH_SECONDS": "3600",
     }
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "qianmian.api:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, env=env, stderr=open(root / "server.log", "w"))
+    proc = subprocess.Popen(cmd, env=env, stderr=open(root / "server.log", "w"))  # noqa: SIM115 (the server owns the log until it exits)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

@@ -19,5 +19,5 @@ PACKAGES = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()
 
 @pytest.mark.parametrize("name", PACKAGES)
 def test_imports_first(name: str) -> None:
-    done = subprocess.run([sys.executable, "-c", f"import qianmian.{name}"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", f"import qianmian.{name}"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -39,7 +39,7 @@ def _start(tmp_path: Path, port: int) -> subprocess.Popen:
         "QIANMIAN_WRITER_BATCH_ROWS": "300",
     }
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "qianmian.api:create_app", "--port", str(port), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"server-{port}.log", "w"))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"server-{port}.log", "w"))  # noqa: SIM115 (the server owns the log until it exits)
     _wait_ready(proc, port)
     return proc
 

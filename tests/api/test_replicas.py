@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.conftest import QIANMIAN, _reset_spark, qianmian
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "qianmian" / "demo" / "taobao_ub_84k.csv.gz"

@@ -24,7 +24,7 @@ def test_any_cut_or_flipped_byte_is_detected(rs, cut):
     assert decode(line[: max(0, len(line) - cut)]) is None
     i = cut % (len(line) - 1)
     flipped = line[:i] + bytes([line[i] ^ 0x01]) + line[i + 1 :]
-    assert decode(flipped) is None or decode(flipped) == decode(line) and flipped == line
+    assert decode(flipped) is None or (decode(flipped) == decode(line) and flipped == line)
 
 
 def _open(tmp_path, seen):

@@ -6,7 +6,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qianmian.audiences.crowds import CrowdSpec, _silhouette, _tgi, _weighted_ward, crowds
 from qianmian.errors import InputError

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qianmian.audiences.rules import RuleError, parse, to_sentence, to_text
 from qianmian.audiences.rules import tree as T

@@ -8,9 +8,6 @@ import warnings
 
 import pandas as pd
 import pytest
-
-warnings.filterwarnings("ignore", message=".*httpx.*")
-
 from fastapi.testclient import TestClient
 
 from qianmian.api import create_app
@@ -19,6 +16,8 @@ from qianmian.config import Settings
 from qianmian.exports import Request, export
 from qianmian.metrics.common import Period
 from qianmian.metrics.gta import gta_report
+
+warnings.filterwarnings("ignore", message=".*httpx.*")
 
 CAL = dt.date(1997, 9, 30)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -66,7 +68,7 @@ def test_experiments_in_one_layer_are_mutually_exclusive(cuts, seed):
     edges = [0.0, *cuts, 1.0]
     exps = [
         Experiment(f"e{i}", TWO_EIGHT, layer="home", layer_range=(lo, hi))
-        for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))
+        for i, (lo, hi) in enumerate(itertools.pairwise(edges))
     ]
     ids = np.char.add(f"s{seed}-", np.arange(3000).astype(str))
     member = np.array([assign_many(e, ids) != None for e in exps])  # noqa: E711 (object array)

@@ -196,7 +196,7 @@ def test_clear_errors_for_bad_arguments(duck, tmp_path):
     with pytest.raises(ConfigError, match=r"\[fields\].behavior is required"):
         ingest_file(duck, __file__, layout=None, mapping=tmp_path / "bad.toml")
     (tmp_path / "f.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(InputError, match="file columns: expected a header with the columns .*, found a, b"):
+    with pytest.raises(InputError, match=r"file columns: expected a header with the columns .*, found a, b"):
         ingest_file(duck, tmp_path / "f.csv", layout="online-retail")
 
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from corpus import Case, build  # tests/ingest is on sys.path (rootdir-relative test modules)
 
 from qianmian.ingest import ingest_file
 from qianmian.store import connect
-
-from corpus import Case, build  # tests/ingest is on sys.path (rootdir-relative test modules)
 
 
 @pytest.fixture(scope="module")

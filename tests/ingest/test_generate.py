@@ -67,7 +67,7 @@ def test_generated_csv_loads_with_the_taobao_layout(tmp_path):
 
 
 def test_rejects_bad_arguments(tmp_path):
-    with pytest.raises(InputError, match="out: expected a file name ending in .parquet or .csv"):
+    with pytest.raises(InputError, match=r"out: expected a file name ending in \.parquet or \.csv"):
         write_events(tmp_path / "x.txt", GeneratorConfig(events=10))
     with pytest.raises(InputError, match="events: expected a positive number"):
         list(generate(GeneratorConfig(events=0)))

@@ -10,11 +10,10 @@ import random
 from collections import Counter
 
 import pytest
+from test_corpus import independent_count  # tests/ingest is on sys.path
 
 from qianmian.ingest import ingest_file
 from qianmian.store import connect
-
-from test_corpus import independent_count  # tests/ingest is on sys.path
 
 TAIL = "taobao_userbehavior/ub_tail_10k.csv"
 RETAIL = "online_retail_ii/online_retail_ii_2009_2010.csv.gz"

@@ -25,12 +25,12 @@ from qianmian.recommend.models.ranker import RankerRecommender
 from qianmian.recommend.persist import load, save
 
 FACTORIES = {
-    "popular": lambda: PopularRecommender(),
+    "popular": PopularRecommender,
     "covisit": lambda: CovisitRecommender(neighbours=10),
     "als": lambda: ALSRecommender(factors=4, regularization=0.01, alpha=5.0, iterations=20, random_state=7, num_threads=1),
     "ease": lambda: EASERecommender(l2=1.0),
     "rp3beta": lambda: RP3betaRecommender(alpha=1.0, beta=0.0),
-    "history": lambda: HistoryRecommender(),
+    "history": HistoryRecommender,
     "blend": lambda: BlendRecommender(components=[EASERecommender(l2=1.0), PopularRecommender()], weights=[1.0, 0.1]),
     "ranker": lambda: RankerRecommender(components=[CovisitRecommender(neighbours=10), PopularRecommender()], candidates=3),
 }

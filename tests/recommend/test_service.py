@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -73,7 +75,7 @@ def test_every_item_has_a_reason_and_scores_do_not_increase(svc):
         recs = ask(svc, "u3", scene, 15)
         assert all(r.reason for r in recs), scene
         scores = [r.score for r in recs]
-        assert all(a >= b - 1e-6 for a, b in zip(scores, scores[1:])), (scene, scores)
+        assert all(a >= b - 1e-6 for a, b in itertools.pairwise(scores)), (scene, scores)
 
 
 def test_cart_and_post_purchase(svc):

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import QIANMIAN, _reset_spark, qianmian
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "qianmian" / "demo" / "taobao_ub_84k.csv.gz"

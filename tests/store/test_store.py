@@ -10,9 +10,9 @@ import pytest
 from qianmian.errors import InputError, NotFoundError, SchemaError
 from qianmian.store import connect, schema
 from qianmian.store.migrations import LATEST, current_version
+from qianmian.store.summary import summary
 
 pytestmark = pytest.mark.cluster  # the store contract also runs on the sc engine (a real cluster)
-from qianmian.store.summary import summary
 
 
 def _events(ids, users=None):
@@ -58,7 +58,7 @@ def test_missing_table_is_a_clear_error(store):
 
 
 def test_bad_urls_and_future_schemas(tmp_path):
-    with pytest.raises(InputError, match="store url: expected duckdb:///path/file.duckdb"):
+    with pytest.raises(InputError, match=r"store url: expected duckdb:///path/file\.duckdb"):
         connect("postgres://x")
     url = f"duckdb:///{tmp_path / 'x.duckdb'}"
     s = connect(url)

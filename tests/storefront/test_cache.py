@@ -47,7 +47,7 @@ def test_cached_rails_follow_live_events_tags_and_refresh(store):
     rec = CountingRecommender()
     sf = StorefrontService(store, lock=threading.RLock(), config=StorefrontFile(), collaborators=Collaborators(recommender=rec))
     sf.refresh()
-    home = lambda: [m for m in sf.page("u1", now=NOW)[0]["modules"] if m["type"] == "rail" and m["scene"] == "home"][0]  # noqa: E731
+    home = lambda: next(m for m in sf.page("u1", now=NOW)[0]["modules"] if m["type"] == "rail" and m["scene"] == "home")  # noqa: E731
     first = home()
     assert home() == first and rec.calls == 1  # served from the cache
     sf.observe([{"user_id": "u1", "item_id": "i9", "category_id": "c", "behavior": "view"}])

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from qianmian.errors import ConfigError, InputError, NotFoundError
-from qianmian.storefront import config, experiences as xp
+from qianmian.storefront import config
+from qianmian.storefront import experiences as xp
 
 NOW = dt.datetime(2017, 12, 4, 10)
 COFFEE = {

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qianmian.storefront.profiles import HISTORY_WEIGHT, LiveActivity, cart_items, last_item, live_category, load_profiles
+from qianmian.storefront.profiles import (
+    HISTORY_WEIGHT,
+    LiveActivity,
+    cart_items,
+    last_item,
+    live_category,
+    load_profiles,
+)
 from qianmian.storefront.recs import PopularRecommender, load_popularity
 
 

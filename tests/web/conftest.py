@@ -27,7 +27,7 @@ def pristine_demo(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("console")
     path = folder / "demo.duckdb"
     store = connect(f"duckdb:///{path}")
-    for name, step in demo.STEPS:
+    for _name, step in demo.STEPS:
         if step is not demo.models:
             step(store, folder / "data")
     store.close()
@@ -94,7 +94,7 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

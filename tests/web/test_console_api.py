@@ -9,6 +9,7 @@ import re
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+
 from qianmian.web import STATIC_DIR
 
 from .conftest import AS_OF, SINCE, cli_json, make_app

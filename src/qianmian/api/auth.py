@@ -21,6 +21,7 @@ from fastapi import Depends, Request
 from qianmian.api.keys import ApiKey, Scope, hash_key
 from qianmian.errors import AuthError, ForbiddenError
 
+
 class KeyRing:
     """Active key hashes in memory, reloaded through `load` when needed."""
 

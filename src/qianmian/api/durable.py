@@ -11,10 +11,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Callable
 
 from qianmian.api.wal import Position, Record, WriteAheadLog
 from qianmian.api.writer import Sink, StoreWriter

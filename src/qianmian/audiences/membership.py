@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from qianmian.audiences.rules import Sources, check, compile_flags, expand
-from qianmian.audiences.rules.compiler import CLV_TERMS, UPLIFT_TERMS
 from qianmian.audiences.rules import tree as T
 from qianmian.audiences.rules.catalog import FIELDS
+from qianmian.audiences.rules.compiler import CLV_TERMS, UPLIFT_TERMS
 from qianmian.audiences.tags import active_tags_table
 from qianmian.errors import InputError, NotFoundError
 from qianmian.features import PART_OF, PARTS, FeatureSpec, Part, consumer_features

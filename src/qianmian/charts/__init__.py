@@ -16,8 +16,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Rectangle
-from matplotlib.ticker import FuncFormatter
 from matplotlib.path import Path as MPath
+from matplotlib.ticker import FuncFormatter
 
 from qianmian.errors import InputError
 
@@ -80,12 +80,12 @@ def flow_sankey(links: Sequence[Mapping], *, title: str = "AIPL flow") -> Figure
     order = ["none", "A", "I", "P", "L"]
     total = sum(link["consumers"] for link in links) or 1
     gap = 0.02 * total
-    left = _node_spans({s: sum(l["consumers"] for l in links if l["from"] == s) for s in order}, gap)
-    right = _node_spans({s: sum(l["consumers"] for l in links if l["to"] == s) for s in order}, gap)
+    left = _node_spans({s: sum(link["consumers"] for link in links if link["from"] == s) for s in order}, gap)
+    right = _node_spans({s: sum(link["consumers"] for link in links if link["to"] == s) for s in order}, gap)
     fig = Figure(figsize=(8, 6))
     ax = fig.add_subplot()
     used_l, used_r = {s: 0.0 for s in order}, {s: 0.0 for s in order}
-    for link in sorted(links, key=lambda l: (order.index(l["from"]), order.index(l["to"]))):
+    for link in sorted(links, key=lambda link: (order.index(link["from"]), order.index(link["to"]))):
         a, b, n = link["from"], link["to"], link["consumers"]
         y0, y1 = left[a][0] + used_l[a], right[b][0] + used_r[b]
         used_l[a] += n

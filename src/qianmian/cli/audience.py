@@ -10,8 +10,17 @@ from pathlib import Path
 import typer
 
 from qianmian.cli.common import (
-    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, warn,
+    JsonOption,
+    StoreOption,
+    console,
+    err_console,
+    errors_to_exit,
+    open_store,
+    print_json,
+    print_table,
+    warn,
     warn_past_data,
+    working,
 )
 
 app = typer.Typer(help="Audiences (人群): rules, previews, materialized membership, templates.", no_args_is_help=True)
@@ -203,7 +212,8 @@ def template(
     from dataclasses import asdict
 
     from qianmian.audiences import AudienceRegistry
-    from qianmian.audiences.templates import apply, template as build
+    from qianmian.audiences.templates import apply
+    from qianmian.audiences.templates import template as build
 
     with _rule_errors():
         s = open_store(store)

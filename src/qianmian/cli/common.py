@@ -20,14 +20,23 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
-from rich.text import Text
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from qianmian.config import Settings
 from qianmian.errors import QianmianError
 from qianmian.metrics.common import DateLike, to_date
-from qianmian.metrics.glossary import Unit, units as glossary_units
+from qianmian.metrics.glossary import Unit
+from qianmian.metrics.glossary import units as glossary_units
 from qianmian.store import Store, connect
 
 console = Console()
@@ -99,7 +108,7 @@ def fmt(v: Any, unit: Unit | None = None, *, money: str = "") -> str:
         return str(v)
     x = float(v)
     if unit == "count":
-        return f"{int(math.floor(x + 0.5)):,}"
+        return f"{math.floor(x + 0.5):,}"
     if unit == "share":
         return _percent(x)
     if unit == "money":

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from qianmian.cli.common import JsonOption, StoreOption, console, errors_to_exit, open_store, print_json, print_table, progress, settings
+from qianmian.cli.common import (
+    JsonOption,
+    StoreOption,
+    console,
+    errors_to_exit,
+    open_store,
+    print_json,
+    print_table,
+    progress,
+    settings,
+)
 from qianmian.ingest import LAYOUTS, ingest_file
 
 
@@ -24,9 +34,9 @@ def ingest(
         s = open_store(store)
         results = []
         with progress(not json) as bar:
+            step = {"reading": 0, "writing": 1, "done": 2}  # reading = scan and validate
             for path in paths:
                 task = bar.add_task(f"{path.name}: reading", total=2)
-                step = {"reading": 0, "writing": 1, "done": 2}  # reading = scan and validate
 
                 def on(stage: str, rows: int, task=task, name=path.name) -> None:
                     bar.update(task, completed=step[stage], description=f"{name}: {stage} {rows:,} rows" if rows else f"{name}: {stage}")
@@ -99,8 +109,7 @@ def generate(
     """Write synthetic Taobao-like events (calibrated on the bundled slice); deterministic for a seed."""
     from qianmian.ingest.generate import GeneratorConfig, write_events
 
-    with errors_to_exit():
-        with progress(not json) as bar:
+    with errors_to_exit(), progress(not json) as bar:
             task = bar.add_task(f"generating {events:,} events", total=events)
             info = write_events(out, GeneratorConfig(events=events, users=users, seed=seed), on_rows=lambda n: bar.update(task, advance=n))
     if json:

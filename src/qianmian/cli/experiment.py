@@ -9,8 +9,19 @@ from typing import Any
 import typer
 
 from qianmian.cli.common import (
-    working, JsonOption, StoreOption, console, err_console, errors_to_exit, open_store, print_json, print_table, settings, currency, fmt,
+    JsonOption,
+    StoreOption,
+    console,
+    currency,
+    err_console,
+    errors_to_exit,
+    fmt,
+    open_store,
+    print_json,
+    print_table,
+    settings,
     warn_past_data,
+    working,
 )
 from qianmian.errors import InputError
 
@@ -44,7 +55,7 @@ def _datetime(text: str | None, field: str) -> dt.datetime | None:
 
 
 def _range(text: str) -> tuple[float, float]:
-    lo, sep, hi = text.partition(":")
+    lo, _sep, hi = text.partition(":")
     try:
         return float(lo), float(hi)
     except ValueError as exc:
@@ -315,7 +326,8 @@ def closeout(
     chart: Path | None = ChartOption, store: str | None = StoreOption, json: bool = JsonOption,
 ) -> None:
     """Campaign close-out (结案): results overall and by new/returning customer, audience and creative."""
-    from qianmian.experiments.closeout import closeout as run, closeout_dict, lift_rows
+    from qianmian.experiments.closeout import closeout as run
+    from qianmian.experiments.closeout import closeout_dict, lift_rows
 
     with errors_to_exit():
         opened = open_store(store)

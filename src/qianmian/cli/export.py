@@ -6,8 +6,18 @@ from pathlib import Path
 
 import typer
 
-from qianmian.cli.common import JsonOption, StoreOption, console, errors_to_exit, open_store, print_json, progress, warn_past_data
-from qianmian.exports import FORMATS, KINDS, Request, export as run_export
+from qianmian.cli.common import (
+    JsonOption,
+    StoreOption,
+    console,
+    errors_to_exit,
+    open_store,
+    print_json,
+    progress,
+    warn_past_data,
+)
+from qianmian.exports import FORMATS, KINDS, Request
+from qianmian.exports import export as run_export
 from qianmian.metrics.common import to_date
 
 _KINDS = "; ".join(f"{k}: {v.summary}" for k, v in KINDS.items())

@@ -10,7 +10,15 @@ import datetime as dt
 
 import typer
 
-from qianmian.cli.common import JsonOption, StoreOption, console, errors_to_exit, open_store, print_json, print_table
+from qianmian.cli.common import (
+    JsonOption,
+    StoreOption,
+    console,
+    errors_to_exit,
+    open_store,
+    print_json,
+    print_table,
+)
 
 keys_app = typer.Typer(help="API keys with scopes (ingest, read, admin).", no_args_is_help=True)
 

@@ -12,8 +12,18 @@ from typing import Any
 import typer
 
 from qianmian.cli.common import (
-    working, JsonOption, StoreOption, console, currency, err_console, errors_to_exit, fmt, open_store, print_json, print_table,
+    JsonOption,
+    StoreOption,
+    console,
+    currency,
+    err_console,
+    errors_to_exit,
+    fmt,
+    open_store,
+    print_json,
+    print_table,
     warn_past_data,
+    working,
 )
 from qianmian.errors import InputError
 from qianmian.metrics.common import Period, to_date

@@ -46,7 +46,7 @@ def demo(
         data_dir = settings().data_dir
         with console.status("preparing the demo") as status:
             for name, result in prepare(s, data_dir, on_step=lambda n: status.update(f"demo: {n} …")):
-                console.print(f"[green]✓[/green] {name}: {getattr(result, 'to_dict', lambda: result)()}")
+                console.print(f"[green]✓[/green] {name}: {result.to_dict() if hasattr(result, 'to_dict') else result}")
         if not no_serve:
             _run(store, host, port, store=s, storefront_experiment=EXPERIMENT, experiences_file=experiences_path())
 

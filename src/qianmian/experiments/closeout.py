@@ -24,9 +24,24 @@ import ibis.expr.types as ir
 
 from qianmian.errors import InputError, NotFoundError
 from qianmian.experiments.assignment import Experiment
-from qianmian.experiments.metrics import Metric, as_of_end, exposed_units, resolve, sufficient_statistics, unit_values
+from qianmian.experiments.metrics import (
+    Metric,
+    as_of_end,
+    exposed_units,
+    resolve,
+    sufficient_statistics,
+    unit_values,
+)
 from qianmian.experiments.registry import ExperimentRegistry
-from qianmian.experiments.reports import ExperimentReport, VariantResult, _results, corrected, report_from_frame, sentence, summary_text
+from qianmian.experiments.reports import (
+    ExperimentReport,
+    VariantResult,
+    _results,
+    corrected,
+    report_from_frame,
+    sentence,
+    summary_text,
+)
 from qianmian.store import Store
 
 Dimension = Literal["customer", "audience", "creative"]

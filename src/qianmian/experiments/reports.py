@@ -21,8 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir

@@ -27,8 +27,8 @@ who opted out (`users.consent = false`): they are never profiled.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Literal
 
 import ibis

@@ -30,10 +30,12 @@ from typing import Any, Literal
 
 import ibis
 import ibis.expr.datatypes as dt
+
 from qianmian.errors import ConfigError
 from qianmian.ingest.kinds import NonProducts, parse_non_products
 from qianmian.store import schema
 from qianmian.store.staging import Format
+
 
 def _layouts() -> tuple[str, ...]:
     """Every built-in layout: one TOML file each in `layouts/` (adding a layout is adding a file)."""

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -31,9 +31,17 @@ from qianmian.ingest import layout_check, rules
 from qianmian.ingest.kinds import mark_non_products
 from qianmian.ingest.mapping import TARGETS, WHITESPACE, Mapping, load_mapping
 from qianmian.ingest.records import Survey, survey, without_lines
-from qianmian.ingest.transform import checked, is_utc, json_columns, local_zone, md5, source_types, to_local, whitespace_columns
-from qianmian.store import Store
-from qianmian.store import staging
+from qianmian.ingest.transform import (
+    checked,
+    is_utc,
+    json_columns,
+    local_zone,
+    md5,
+    source_types,
+    to_local,
+    whitespace_columns,
+)
+from qianmian.store import Store, staging
 from qianmian.store.recovery import BATCH_PREFIX
 
 Progress = Callable[[str, int], None]

@@ -270,7 +270,7 @@ def _timestamp(raw: Columns, spec: FieldSpec, m: Mapping, name: str = "ts") -> t
         number = _number(raw, col, dt.float64)
         seconds = number / 1000 if spec.unit == "ms" else number
         micros = seconds * 1_000_000
-        lo, hi = (int(t.replace(tzinfo=_dt.timezone.utc).timestamp()) * 1_000_000 for t in UNIX_RANGE)
+        lo, hi = (int(t.replace(tzinfo=_dt.UTC).timestamp()) * 1_000_000 for t in UNIX_RANGE)
         value = make_timestamp(ibis.ifelse((micros >= lo) & (micros < hi), micros.round(), ibis.null(dt.int64)))
         expect = f"unix {'seconds' if spec.unit == 's' else 'milliseconds'} from {UNIX_RANGE[0].year} to {UNIX_RANGE[1].year - 1}"
         utc = True
@@ -318,11 +318,11 @@ def to_local(ts_utc: ibis.Value, tz: str, span: tuple[_dt.datetime, _dt.datetime
     The offset is piecewise constant between the zone's transitions; `span` (the batch's min and max)
     bounds them, so this is one CASE over a handful of intervals, not a per-row zone lookup.
     """
-    lo, hi = (t.replace(tzinfo=_dt.timezone.utc).timestamp() for t in span)
+    lo, hi = (t.replace(tzinfo=_dt.UTC).timestamp() for t in span)
     steps = offset_steps(tz, lo, hi)
     offset = ibis.literal(steps[0][1], dt.int64)
     for start, off in steps[1:]:
-        boundary = _dt.datetime.fromtimestamp(start, _dt.timezone.utc).replace(tzinfo=None)
+        boundary = _dt.datetime.fromtimestamp(start, _dt.UTC).replace(tzinfo=None)
         offset = ibis.ifelse(ts_utc >= ibis.timestamp(boundary), ibis.literal(off, dt.int64), offset)
     return ts_utc + offset.as_interval("s")
 
@@ -353,11 +353,11 @@ def offset_steps(tz: str, lo: float, hi: float) -> list[tuple[int, int]]:
 def from_local(ts_local: ibis.Value, tz: str, span: tuple[_dt.datetime, _dt.datetime]) -> ibis.Value:
     """Wall-clock times in `tz` as UTC (the inverse of `to_local`; in the hour a clock goes back,
     the later of the two readings)."""
-    lo, hi = (t.replace(tzinfo=_dt.timezone.utc).timestamp() for t in span)
+    lo, hi = (t.replace(tzinfo=_dt.UTC).timestamp() for t in span)
     steps = offset_steps(tz, lo - 86_400, hi + 86_400)
     offset = ibis.literal(steps[0][1], dt.int64)
     for start, off in steps[1:]:
-        boundary = _dt.datetime.fromtimestamp(start + off, _dt.timezone.utc).replace(tzinfo=None)  # local time it starts
+        boundary = _dt.datetime.fromtimestamp(start + off, _dt.UTC).replace(tzinfo=None)  # local time it starts
         offset = ibis.ifelse(ts_local >= ibis.timestamp(boundary), ibis.literal(off, dt.int64), offset)
     return ts_local - offset.as_interval("s")
 
@@ -370,7 +370,7 @@ def _span(m: Mapping) -> tuple[_dt.datetime, _dt.datetime]:
 
 def _utc(local: str, tz: str) -> _dt.datetime:
     wall = _dt.datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(tz))
-    return wall.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return wall.astimezone(_dt.UTC).replace(tzinfo=None)
 
 
 def _range_reason(value: ibis.Value, m: Mapping, utc: bool, name: str = "ts") -> ibis.Value:

@@ -16,8 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 import ibis
-import pandas as pd
 import ibis.expr.types as ir
+import pandas as pd
 
 from qianmian.errors import InputError
 from qianmian.store.schema import NON_PRODUCT

@@ -14,8 +14,7 @@
 
 from __future__ import annotations
 
-
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import ibis
@@ -23,7 +22,16 @@ import ibis.expr.types as ir
 
 from qianmian.errors import InputError
 from qianmian.metrics.aipl import AIPLRules
-from qianmian.metrics.common import DateLike, as_of_label, check_days, end_of, in_window, ratio, scoped, signed_amount
+from qianmian.metrics.common import (
+    DateLike,
+    as_of_label,
+    check_days,
+    end_of,
+    in_window,
+    ratio,
+    scoped,
+    signed_amount,
+)
 from qianmian.metrics.flow import flow_report
 from qianmian.store import Store
 
@@ -32,7 +40,7 @@ MemberRule = Literal["auto", "members", "high_value"]
 
 @dataclass(frozen=True)
 class FASTRules:
-    aipl: AIPLRules = AIPLRules()
+    aipl: AIPLRules = field(default_factory=AIPLRules)
     members: MemberRule = "auto"
     high_value_days: int = 365
     high_value_top: float = 0.2

@@ -148,7 +148,7 @@ def expected_repeats(store: Store, *, as_of: DateLike, days: int, goal: float) -
     scored = score_frame(model, summary, purchase_days=(days,), value_days=())
     purchases = scored[f"expected_purchases_{days}d"]
     gmv = float((purchases * scored.expected_spend).sum()) if model.gamma_gamma is not None else None
-    return {"days": days, "buyers": int(len(scored)), "expected_purchases": float(purchases.sum()), "expected_gmv": gmv,
+    return {"days": days, "buyers": len(scored), "expected_purchases": float(purchases.sum()), "expected_gmv": gmv,
             "share_of_goal": gmv / goal if gmv is not None and goal > 0 else None}
 
 

@@ -24,7 +24,6 @@ from qianmian.errors import InputError
 from qianmian.metrics.common import Period, in_period, products, records
 from qianmian.store import Store
 
-
 PRODUCT_DIMENSIONS = ("category_id", "item_id", "brand_id")
 """Dimensions of goods: TGI over them leaves out non-product items (postage, fees…)."""
 

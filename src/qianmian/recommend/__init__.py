@@ -10,4 +10,4 @@ from qianmian.recommend.rules import Rules
 from qianmian.recommend.service import Recommendation, RecommendService
 from qianmian.recommend.train import DEFAULT_MODELS, ModelSpec, train
 
-__all__ = ["DEFAULT_MODELS", "ModelSpec", "Recommendation", "RecommendService", "Rules", "train"]
+__all__ = ["DEFAULT_MODELS", "ModelSpec", "RecommendService", "Recommendation", "Rules", "train"]

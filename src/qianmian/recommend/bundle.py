@@ -54,7 +54,7 @@ class ModelSpec:
     name: str
     kind: str
     params: Mapping[str, Any] = field(default_factory=dict)
-    matrix: MatrixSpec = MatrixSpec()
+    matrix: MatrixSpec = field(default_factory=MatrixSpec)
     level: Level = "item"
     rows: RowKey = "user"
     parts: tuple[str, ...] = ()

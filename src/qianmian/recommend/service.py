@@ -272,7 +272,7 @@ class RecommendService:
         cols = self.bundle.items.index([e.item_id for e in live])
         if spec.level == "category":
             cols = np.where(cols >= 0, self.bundle.item_category[np.maximum(cols, 0)], -1)
-        w = np.array([weights.get(e.behavior, 0.0) for e in live], np.float32) / max(max(weights.values()), 1e-9)
+        w = np.array([weights.get(e.behavior, 0.0) for e in live], np.float32) / max(*weights.values(), 1e-09)
         # a recency row ("max": each cell at most 1) is scaled by its total, a count row by its largest cell
         scale = float(row.sum()) if spec.matrix.aggregate == "max" else float(row.max())
         w *= self.live_boost * max(scale, 1.0) * self.live_recency ** np.arange(len(live))[::-1]

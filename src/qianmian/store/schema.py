@@ -44,7 +44,7 @@ S = dt.String(nullable=True)
 S_REQ = dt.String(nullable=False)
 TS = dt.Timestamp(nullable=True)
 F = dt.Float64(nullable=True)
-I = dt.Int64(nullable=True)
+I = dt.Int64(nullable=True)  # noqa: E741 (one letter per type, like TS/F/B above and below)
 B = dt.Boolean(nullable=True)
 
 EVENTS = ibis.schema(

@@ -24,8 +24,8 @@ import ibis.expr.datatypes as ibt
 import pandas as pd
 
 from qianmian.errors import InputError, NotFoundError
-from qianmian.storefront.greeting import check_template
 from qianmian.store import Store
+from qianmian.storefront.greeting import check_template
 
 Module = Literal["hero", "greeting", "guide", "rails", "bundle", "coupon", "nearby_store"]
 Scene = Literal["home", "similar", "cart", "post_purchase", "popular"]

@@ -66,7 +66,7 @@ class StoreLocator:
     frame: pd.DataFrame
 
     @classmethod
-    def from_frame(cls, stores: pd.DataFrame) -> "StoreLocator":
+    def from_frame(cls, stores: pd.DataFrame) -> StoreLocator:
         located = stores.dropna(subset=["lat", "lon"]).sort_values("store_id").reset_index(drop=True)
         return cls(located)
 

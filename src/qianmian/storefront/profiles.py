@@ -60,11 +60,11 @@ class Profiles:
         consent = user_id not in self.opted_out
         return Profile(user_id, self.names.get(user_id), self.cities.get(user_id), consent, self.top.get(user_id) if consent else None)
 
-    def with_consent(self, user_id: str, consent: bool) -> "Profiles":
+    def with_consent(self, user_id: str, consent: bool) -> Profiles:
         out = self.opted_out - {user_id} if consent else self.opted_out | {user_id}
         return Profiles(self.names, self.cities, frozenset(out), self.top)
 
-    def without(self, user_id: str) -> "Profiles":
+    def without(self, user_id: str) -> Profiles:
         drop = lambda m: {k: v for k, v in m.items() if k != user_id}  # noqa: E731
         return Profiles(drop(self.names), drop(self.cities), self.opted_out - {user_id}, drop(self.top))
 

@@ -44,8 +44,23 @@ from qianmian.storefront.experiences import Experience, Rail
 from qianmian.storefront.greeting import FALLBACK_NEED, predict_need
 from qianmian.storefront.nearby import StoreLocator
 from qianmian.storefront.page import Decision, PageInputs, RailDecision, compose, shown
-from qianmian.storefront.profiles import LiveActivity, Profile, Profiles, cart_items, last_item, live_category, load_profiles
-from qianmian.storefront.recs import PopularRecommender, Popularity, Recommendation, Recommender, as_recommendation, load_popularity
+from qianmian.storefront.profiles import (
+    LiveActivity,
+    Profile,
+    Profiles,
+    cart_items,
+    last_item,
+    live_category,
+    load_profiles,
+)
+from qianmian.storefront.recs import (
+    Popularity,
+    PopularRecommender,
+    Recommendation,
+    Recommender,
+    as_recommendation,
+    load_popularity,
+)
 
 
 class Membership(Protocol):
@@ -193,7 +208,7 @@ class StorefrontService:
         return served.page, served.exposure
 
     def serve(self, user_id: str, *, now: dt.datetime, lat: float | None = None, lon: float | None = None,
-              variant: str | None = None) -> "Served":
+              variant: str | None = None) -> Served:
         """The page, its JSON text (serialized once, for the response and the log) and the exposure row.
 
         `variant` puts the shopper in that arm of the storefront experiment instead of their own

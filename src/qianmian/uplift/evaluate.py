@@ -74,7 +74,8 @@ def _gain(yt: np.ndarray, yc: np.ndarray, nt: np.ndarray, nc: np.ndarray) -> np.
 def _curve_from_weights(ends: np.ndarray, y: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(x, gain/N) at 0 and at every block end, for weights `w` of shape (..., N) in score order."""
     total = w.sum(axis=-1, keepdims=True)
-    cum = lambda a: np.cumsum(a, axis=-1)[..., ends]
+    def cum(a):
+        return np.cumsum(a, axis=-1)[..., ends]
     gain = _gain(cum(w * y * t), cum(w * y * (1 - t)), cum(w * t), cum(w * (1 - t)))
     zero = np.zeros((*w.shape[:-1], 1))
     return np.concatenate([zero, cum(w) / total], -1), np.concatenate([zero, gain / total], -1)

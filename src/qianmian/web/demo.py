@@ -102,7 +102,14 @@ def _first_visits(store: Store, as_of: dt.date, start: dt.datetime) -> pd.DataFr
 
 
 def _experiment(store: Store, as_of: dt.date, start: dt.datetime) -> int:
-    from qianmian.experiments import Experiment, ExperimentRegistry, Variant, assign_many, buckets, log_exposures
+    from qianmian.experiments import (
+        Experiment,
+        ExperimentRegistry,
+        Variant,
+        assign_many,
+        buckets,
+        log_exposures,
+    )
 
     registry = ExperimentRegistry(store)
     if any(e.name == EXPERIMENT for e in registry.list()):

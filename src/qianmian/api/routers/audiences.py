@@ -211,7 +211,8 @@ def template_drafts(template: Literal["nestle", "nivea", "zara"], as_of: str = d
 
 @router.post(P + "/templates/{template}", summary="Save a seed template's audiences", dependencies=[require("admin")])
 def template_apply(template: Literal["nestle", "nivea", "zara"], body: TemplateIn, svc: Services = Depends(services)) -> dict[str, Any]:
-    from qianmian.audiences.templates import apply, template as build
+    from qianmian.audiences.templates import apply
+    from qianmian.audiences.templates import template as build
 
     def go(store: Store) -> list[Any]:
         drafts = build(template, store, as_of=day(body.as_of, "as_of"))

@@ -128,7 +128,8 @@ def closeout(
     alpha: float = Query(0.05, gt=0.0001, lt=0.5),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
-    from qianmian.experiments.closeout import closeout as run_closeout, closeout_dict, lift_rows
+    from qianmian.experiments.closeout import closeout as run_closeout
+    from qianmian.experiments.closeout import closeout_dict, lift_rows
 
     c = run(svc, run_closeout, svc.store, campaign, as_of=day(as_of, "as_of"), experiment=experiment, alpha=alpha,
             srm_threshold=svc.settings.srm_threshold)

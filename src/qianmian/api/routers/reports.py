@@ -14,7 +14,16 @@ from pydantic import BaseModel, Field
 
 from qianmian.api.auth import require
 from qianmian.api.deps import services
-from qianmian.api.routers._params import ScopeText, date_query, day, optional_period, period, period_query, plain, run
+from qianmian.api.routers._params import (
+    ScopeText,
+    date_query,
+    day,
+    optional_period,
+    period,
+    period_query,
+    plain,
+    run,
+)
 from qianmian.api.services import Services
 from qianmian.errors import InputError
 from qianmian.metrics.common import Period

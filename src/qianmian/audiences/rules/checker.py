@@ -14,7 +14,13 @@ from collections.abc import Callable, Iterable
 
 from qianmian.audiences.rules import tree as T
 from qianmian.audiences.rules.catalog import (
-    BEHAVIOR_NAMES, FIELDS, FILTER_COLUMNS, FUNCTIONS, MAX_WINDOW_DAYS, FunctionSpec, Type,
+    BEHAVIOR_NAMES,
+    FIELDS,
+    FILTER_COLUMNS,
+    FUNCTIONS,
+    MAX_WINDOW_DAYS,
+    FunctionSpec,
+    Type,
 )
 from qianmian.audiences.rules.errors import RuleError
 from qianmian.audiences.rules.parser import parse

@@ -7,7 +7,8 @@ position is not part of equality, so `parse(to_text(tree)) == tree` holds for an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal as Lit, TypeAlias
+from typing import Literal as Lit
+from typing import TypeAlias
 
 CompareOp = Lit["=", "!=", "<", "<=", ">", ">="]
 COMPARE_OPS: tuple[str, ...] = ("=", "!=", "<", "<=", ">", ">=")
@@ -77,10 +78,10 @@ class Call(Node):
     """A function call such as `count(view, category = "coffee", 30d)` or `tag("vegan")`."""
 
     name: str
-    args: tuple["Expr | Filter", ...] = ()
+    args: tuple[Expr | Filter, ...] = ()
 
     @property
-    def positional(self) -> tuple["Expr", ...]:
+    def positional(self) -> tuple[Expr, ...]:
         return tuple(a for a in self.args if not isinstance(a, Filter))
 
     @property
@@ -93,47 +94,47 @@ class Compare(Node):
     """`left op right` with op one of = != < <= > >=."""
 
     op: CompareOp
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
 class In(Node):
     """`operand in (v1, v2, ...)` or, negated, `operand not in (...)`."""
 
-    operand: "Expr"
+    operand: Expr
     values: tuple[Literal, ...]
     negated: bool = False
 
 
 @dataclass(frozen=True)
 class Not(Node):
-    operand: "Expr"
+    operand: Expr
 
 
 @dataclass(frozen=True)
 class And(Node):
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
 class Or(Node):
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 Expr: TypeAlias = Str | Num | Bool | Window | Name | Call | Compare | In | Not | And | Or
 
 
-def walk(node: "Expr | Filter"):
+def walk(node: Expr | Filter):
     """Yield `node` and every node below it, parents first."""
     yield node
     for child in _children(node):
         yield from walk(child)
 
 
-def _children(node: "Expr | Filter") -> tuple:
+def _children(node: Expr | Filter) -> tuple:
     if isinstance(node, Call):
         return node.args
     if isinstance(node, (Compare, And, Or)):

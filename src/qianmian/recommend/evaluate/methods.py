@@ -129,12 +129,12 @@ def our_methods(protocol: Protocol) -> list[Method]:
         Method(
             "ease",
             "ours",
-            _grid([{"l2": l} for l in ((50.0, 200.0, 500.0) if protocol == "R1" else (10.0, 50.0, 200.0))], specs),
+            _grid([{"l2": l2} for l2 in ((50.0, 200.0, 500.0) if protocol == "R1" else (10.0, 50.0, 200.0))], specs),
             run_ours("ease"),
         ),
     ]
     if protocol == "R2":  # learned on the days before the cutoff; the validation day picks l2 and how many days
-        grid = _grid([{"candidates": 30}], [{"label_days": d, "l2": l} for d in (3, 5) for l in (10.0, 100.0)])
+        grid = _grid([{"candidates": 30}], [{"label_days": d, "l2": l2} for d in (3, 5) for l2 in (10.0, 100.0)])
         methods.append(Method("ranker", "ours", grid, run_ranker))
     return methods
 

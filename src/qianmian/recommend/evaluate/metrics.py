@@ -32,7 +32,7 @@ class Metrics:
 
 def hit_matrix(ids: np.ndarray, target: sp.csr_matrix) -> np.ndarray:
     """Boolean (users × k): is the j-th recommendation of user r in row r of `target`?"""
-    n_users, k = ids.shape
+    n_users, _k = ids.shape
     n_items = target.shape[1]
     t = sp.csr_matrix(target)
     rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(t.indptr))
