@@ -96,6 +96,9 @@ def test_analyze_srm_with_expected_weights(shared_data):
 def test_plan_and_offpolicy(shared_data):
     plan = run("experiment", "plan", "--baseline", "0.04", "--lift", "0.1", "--weights", "8:2", "--json")
     assert 100_000 < plan["units_needed"] < 130_000
+    for bad in ("A:2:3", "8", "8:0", "8:inf", "x:2"):  # each names --weights, never another option
+        res = runner.invoke(app, ["experiment", "plan", "--baseline", "0.04", "--lift", "0.1", "--weights", bad])
+        assert res.exit_code == 2 and "weights" in res.output and "layer-range" not in res.output, (bad, res.output)
     base = shared_data / "open_bandit"
     if not base.is_dir():
         pytest.skip("open bandit missing")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,18 @@ def _datetime(text: str | None, field: str) -> dt.datetime | None:
     return dt.datetime.combine(v, dt.time()) if isinstance(v, dt.date) and not isinstance(v, dt.datetime) else v
 
 
-def _range(text: str) -> tuple[float, float]:
-    lo, _sep, hi = text.partition(":")
+def _pair(text: str, field: str, expected: str) -> tuple[float, float]:
+    """Two numbers written `A:B`; anything else is an InputError naming `field`."""
+    parts = text.split(":")
     try:
-        return float(lo), float(hi)
+        lo, hi = (float(p) for p in parts)
     except ValueError as exc:
-        raise InputError("layer-range", "START:END fractions such as 0:0.5", text) from exc
+        raise InputError(field, expected, text) from exc
+    return lo, hi
+
+
+def _range(text: str) -> tuple[float, float]:
+    return _pair(text, "layer-range", "START:END fractions such as 0:0.5")
 
 
 def _chart(path: Path | None, rows: list[dict], title: str, alpha: float = 0.05) -> None:
@@ -270,7 +277,9 @@ def plan(
     from qianmian.experiments import stats as st
 
     with errors_to_exit():
-        w = _range(weights)
+        w = _pair(weights, "weights", "CONTROL:TEST, two positive numbers such as 8:2")
+        if not (min(w) > 0 and max(w) < math.inf):
+            raise InputError("weights", "CONTROL:TEST, two positive numbers such as 8:2", weights)
         s = sd if sd is not None else (baseline * (1 - baseline)) ** 0.5
         if (lift is None) == (units is None):
             raise InputError("--lift/--units", "exactly one of them", (lift, units))
