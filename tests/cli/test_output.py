@@ -103,3 +103,23 @@ def test_experiment_and_audience_commands_warn_past_the_data(retail_url):
     assert result.exit_code == 0, result.output
     assert "--as-of 2031-05-01 is after the data's last day" in result.stderr
     json.loads(result.stdout)  # stdout stays one JSON document
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_failed_step_leaves_no_spinner_above_its_error(monkeypatch, terminal):
+    import io
+
+    import typer
+    from rich.console import Console
+
+    import qianmian.cli.common as common
+    from qianmian.errors import InputError
+
+    buf = io.StringIO()
+    monkeypatch.setattr(common, "err_console", Console(file=buf, force_terminal=terminal, width=80))
+    with pytest.raises(typer.Exit), common.errors_to_exit(), common.working("thinking hard"):
+        raise InputError("as-of", "a date", "x")
+    shown = buf.getvalue()
+    last_erase = shown.rfind("\x1b[2K")  # on a terminal, what follows the last line erase is what stays visible
+    assert "error: as-of" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
+    assert "thinking hard" not in shown[last_erase:] if terminal else "thinking hard" not in shown

@@ -189,7 +189,11 @@ def progress(enabled: bool = True) -> Iterator[Progress]:
         TimeElapsedColumn(), console=err_console, disable=not enabled, transient=False,
     )
     with p:
-        yield p
+        try:
+            yield p
+        except BaseException:
+            p.live.transient = True  # a failed step leaves no half-drawn bar above its error line
+            raise
 
 
 @contextlib.contextmanager
