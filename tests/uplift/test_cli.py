@@ -59,3 +59,16 @@ def test_without_rfm_columns_the_model_is_compared_with_random_only(hillstrom):
 def test_data_or_experiment_exactly_one():
     done = runner.invoke(app, ["uplift", "fit", "--outcome", "visit"])
     assert done.exit_code == 2 and "exactly one of them" in done.output
+
+
+def test_a_file_with_one_arm_says_so(hillstrom, tmp_path):
+    """Hillstrom's control rows alone: the error names the arm column and the one value it holds."""
+    lines = hillstrom.read_text().splitlines()
+    one_arm = tmp_path / "control_only.csv"
+    one_arm.write_text("\n".join([lines[0], *(x for x in lines[1:] if ",No E-Mail," in x)]) + "\n")
+    done = runner.invoke(app, ["uplift", "fit", "--data", str(one_arm), "--treatment", "segment", "--outcome", "visit",
+                               "--control", "No E-Mail"])
+    shown = " ".join(done.output.split())
+    assert done.exit_code == 2, shown
+    assert "treatment column 'segment': expected a control arm and at least one treated arm" in shown
+    assert "only 'No E-Mail' in every row" in shown

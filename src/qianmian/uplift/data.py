@@ -105,6 +105,9 @@ def _arms(values: pd.Series, treated: Sequence[str] | None, control: str | None)
     """(treatment 0/1, kept-row mask, arms description) from the arm column."""
     text = values.astype("string")
     seen = sorted(text.dropna().unique())
+    if len(seen) < 2:  # a test needs a control arm and a treated arm to learn a difference from
+        raise InputError(f"treatment column {values.name!r}", "a control arm and at least one treated arm",
+                         f"only {seen[0]!r} in every row" if seen else "no values")
     if control is None:
         pair = next(((c, tr) for c, tr in _BINARY.items() if set(seen) <= {c, tr}), None)
         if pair is None:
