@@ -25,3 +25,16 @@ def test_export_clv_names_as_of_and_warns_past_the_data(cdnow_sample, tmp_path) 
     assert late.exit_code == 0, late.output
     assert "warning: --as-of 1999-06-30 is after the data's last day, 1998-06-30" in " ".join(late.output.split())
     assert len(out.read_text().splitlines()) == 2357 + 1  # still written: a warning, not a refusal
+
+
+def test_no_holdout_and_a_bad_holdout_are_each_said(cdnow_sample) -> None:
+    """Calibrated on every buy there is nothing to check against; calibrated to 1998-03-31 the model
+    expects 625 repeat purchase days in the last quarter and 495 are seen: both get a note."""
+    last = clv_report(cdnow_sample, calibration_end="1998-06-30")
+    assert last.holdout is None and any(n.startswith("no holdout check: there are no buys after") for n in last.notes)
+    late = clv_report(cdnow_sample, calibration_end="1998-03-31")
+    error = late.holdout.predicted_total / late.holdout.actual_total - 1
+    assert error > 0.2 and any(n.startswith("the holdout check over-forecasts") for n in late.notes)
+    published = clv_report(cdnow_sample, calibration_end="1997-09-30")  # the paper's split: within 20%, no note
+    assert abs(published.holdout.predicted_total / published.holdout.actual_total - 1) <= 0.2
+    assert not any("holdout" in n for n in published.notes)

@@ -73,7 +73,7 @@ def clv_report(
     scored = score_frame(model, summary, purchase_days=(horizon_days,), value_days=(horizon_days,))
     end = _holdout_end(store, model.calibration_end, holdout_end)
     check = holdout_check(store, model, summary, end) if end is not None else None
-    notes = [*_past_data_note(store, model.calibration_end), *_notes(model, summary, horizon_days)]
+    notes = [*_past_data_note(store, model.calibration_end), *_notes(model, summary, horizon_days), *_holdout_notes(check, model)]
     return ClvReport(model, horizon_days, _forecast(scored, horizon_days), check, _top(scored, horizon_days, top), notes)
 
 
@@ -101,6 +101,25 @@ def _notes(model: ClvModel, summary: pd.DataFrame, horizon_days: int) -> list[st
     if model.gamma_gamma is None:
         notes.append("no spend model: too few repeat buyers with amounts on their buy events, so no expected spend and no CLV")
     return notes
+
+
+HOLDOUT_TOLERANCE = 0.2
+"""A holdout total further than this share from the forecast gets a note beside the numbers."""
+
+
+def _holdout_notes(check: HoldoutCheck | None, model: ClvModel) -> list[str]:
+    """Say when the fit was not checked against later purchases, or when the check went badly."""
+    if check is None:
+        return [f"no holdout check: there are no buys after the calibration end {model.calibration_end}; fit with an "
+                "earlier --calibration-end to see the model's forecast set beside purchases it did not see"]
+    if check.actual_total == 0:
+        return []
+    error = check.predicted_total / check.actual_total - 1
+    if abs(error) <= HOLDOUT_TOLERANCE:
+        return []
+    side = "under" if error < 0 else "over"
+    return [f"the holdout check {side}-forecasts: {check.predicted_total:,.0f} repeat purchase days expected from "
+            f"{check.start} to {check.end}, {check.actual_total:,} seen ({error:+.0%}); read the forecast with that error in mind"]
 
 
 def holdout_check(store: Store, model: ClvModel, summary: pd.DataFrame, holdout_end: dt.date) -> HoldoutCheck:
