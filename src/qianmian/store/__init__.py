@@ -8,6 +8,7 @@
 Domain code builds Ibis expressions from `store.table(name)` and hands them back to `store.execute`.
 """
 
-from qianmian.store.base import Store, connect
+from qianmian.store.base import Store
+from qianmian.store.connection import connect
 
 __all__ = ["Store", "connect"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import dataclasses
+import datetime as dt
 import functools
 import operator
 import tempfile
@@ -23,6 +23,8 @@ from qianmian.store import spark
 from qianmian.store.spark import SparkOptions
 
 Engine = Literal["duckdb", "spark"]
+ROLLUP = "consumer_days"
+"""The daily rollup (`qianmian.store.rollup`), which a delete on `events` keeps exact."""
 
 
 class Store:
@@ -183,10 +185,24 @@ class Store:
         if column not in t.columns:
             raise InputError("column", f"a column of {name}", column)
         if name == "events":  # the daily rollup must stop counting them (qianmian.store.rollup)
-            from qianmian.store.rollup import forget_events
-
-            forget_events(self, column, values)
+            self._forget_rollup_cells(column, values)
         return self.delete_matching(name, {column: [v for v in values if v is not None]})  # NULL never matches here
+
+    def _forget_rollup_cells(self, column: str, values: list[str]) -> None:
+        """Before events are deleted by `column IN values`: drop the `consumer_days` rows that counted
+        them. A user or source is a rollup key, so only its rows go and other cells stay exact; any
+        other delete drops the rows of every cell it touches (`refresh_rollup` rebuilds them)."""
+        if ROLLUP not in self.list_tables():
+            return
+        if column in ("user_id", "source"):
+            self.delete_matching(ROLLUP, {column: list(values)})
+            return
+        ev = self.table("events")
+        hit = ev.filter(ev[column].isin(list(values)))
+        cells = self.execute(hit.select(source=hit.source, day=hit.ts.date()).distinct())
+        for source, group in cells.groupby("source", dropna=False):
+            source = None if source != source else source
+            self.delete_matching(ROLLUP, {"source": [source], "day": sorted({as_day(d) for d in group["day"]})})
 
     def delete_matching(self, name: str, where: dict[str, list[Any]]) -> int:
         """Delete rows whose every named column holds one of its values (None matches NULL);
@@ -264,6 +280,11 @@ def _matches(column: ibis.Value, values: list[Any]) -> ibis.BooleanValue:
     return hit | column.isnull() if len(known) < len(values) else hit
 
 
+def as_day(value: Any) -> Any:
+    """A date from a date, a datetime or a pandas Timestamp."""
+    return value.date() if isinstance(value, dt.datetime) else value  # pandas may give a Timestamp
+
+
 def _microseconds(arrow: pa.Table) -> pa.Table:
     """Nanosecond timestamps (pandas' default) as microseconds: Spark cannot read the former from Parquet."""
     fields = [
@@ -273,34 +294,11 @@ def _microseconds(arrow: pa.Table) -> pa.Table:
     return arrow.cast(pa.schema(fields), safe=False)
 
 
-def connect(url: Any = "duckdb:///var/qianmian.duckdb", *, migrate: bool = True,
-            spark_warehouse: str | Path | None = None, spark: SparkOptions | None = None) -> Store:
-    """Open the store at `url` and bring its schema up to date.
-
-    `spark` says how to start or join Spark (Spark URLs only); `spark_warehouse`, when given, is
-    the folder of a `spark:local` store's catalog and warehouse (shorthand for `spark.folder`).
-
-    >>> store = connect("duckdb://")          # in memory
-    >>> store.count("events")
-    0
-    """
-    from qianmian.store.migrations import migrate as run_migrations
-    from qianmian.store.recovery import recover
-
-    opts = spark or SparkOptions()
-    if spark_warehouse is not None:
-        opts = dataclasses.replace(opts, folder=Path(spark_warehouse))
-    store = _open(url, opts)
-    if migrate:
-        run_migrations(store)
-        recover(store)
-    return store
-
-
 URLS = "duckdb:///path/file.duckdb, spark:local[N], spark://host:port or sc://host:port"
 
 
-def _open(url: Any, options: SparkOptions) -> Store:
+def open_store(url: Any, options: SparkOptions) -> Store:
+    """A `Store` over the engine `url` names, as it is (`qianmian.store.connect` also migrates it)."""
     if not isinstance(url, str):
         if type(url).__name__ == "SparkSession":
             return Store(ibis.pyspark.connect(url), "spark", "spark:session")

@@ -9,7 +9,7 @@ AIPL, flow and funnel read it instead of `events` when their question is made of
   cell's rows and aggregates the cell's events again, in one transaction on DuckDB. A new file
   batch is new cells; events arriving through the API grow the ("api", day) cells of their days.
 - **Deletes.** Appends only add events, so a cell whose sums match has absorbed every event it
-  holds, provided deletes are seen. `Store.delete_where` on `events` calls `forget_events` first:
+  holds, provided deletes are seen. `Store.delete_where` on `events` first drops the rollup rows that counted them:
   deleting a user's events deletes that user's rollup rows (their cells stay exact); any other
   delete drops the rows of every cell it touches (rebuilt on the next refresh). Privacy erasure
   also deletes the rollup's rows itself, the table having a `user_id` column. So the rollup never
@@ -32,9 +32,9 @@ import ibis.expr.types as ir
 
 from qianmian.errors import NotFoundError
 from qianmian.store import schema as S
-from qianmian.store.base import Store
+from qianmian.store.base import ROLLUP as TABLE
+from qianmian.store.base import Store, as_day
 
-TABLE = "consumer_days"
 KEY = ("user_id", "day", "source", "brand_id")
 
 
@@ -131,12 +131,8 @@ def _stale_days(store: Store, events: ir.Table, rollup: ir.Table, source: str | 
 def _counts(store: Store, expr: ir.Table, key: str = "source") -> dict:
     """A small `key, n` result as a dict (None for a NULL key; a handful of rows: sources or days)."""
     frame = store.execute(expr)
-    keys = [None if k is None or k != k else _day(k) if key == "day" else k for k in frame[key]]
+    keys = [None if k is None or k != k else as_day(k) if key == "day" else k for k in frame[key]]
     return dict(zip(keys, (int(n) for n in frame["n"])))
-
-
-def _day(value: object) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value  # pandas may give a Timestamp
 
 
 def _is(column: ir.Value, value: object) -> ir.BooleanValue:
@@ -164,18 +160,3 @@ def aggregate(events: ir.Table) -> ir.Table:
         measures[f"amount_{b}"] = ibis.ifelse(is_b, ev._amount, 0.0).sum()
     rows = ev.group_by(list(KEY)).aggregate(**measures)
     return rows.select(*[rows[c].cast(t).name(c) for c, t in S.CONSUMER_DAYS.items()])
-
-
-def forget_events(store: Store, column: str, values: list[str]) -> None:
-    """Before events are deleted by `column IN values`: drop the rollup rows that counted them."""
-    if TABLE not in store.list_tables():
-        return
-    if column in ("user_id", "source"):  # both are rollup keys: their rows go, other cells stay exact
-        store.delete_matching(TABLE, {column: list(values)})
-        return
-    ev = store.table("events")
-    hit = ev.filter(ev[column].isin(list(values)))
-    cells = store.execute(hit.select(source=hit.source, day=hit.ts.date()).distinct())
-    for source, group in cells.groupby("source", dropna=False):
-        source = None if source != source else source
-        store.delete_matching(TABLE, {"source": [source], "day": sorted({_day(d) for d in group["day"]})})
