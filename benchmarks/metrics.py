@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qianmian.dates import Period
 from qianmian.ingest import ingest_file
 from qianmian.ingest.generate import GeneratorConfig, write_events
 from qianmian.metrics.aipl import aipl_counts, aipl_report, aipl_stages
-from qianmian.metrics.common import Period
 from qianmian.metrics.flow import aipl_flow, flow_report
 from qianmian.metrics.funnel import funnel, funnel_report
 from qianmian.store import connect

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from qianmian.api import create_app
 from qianmian.clv.scores import fit_store, score_frame
 from qianmian.config import Settings
+from qianmian.dates import Period
 from qianmian.exports import Request, export
-from qianmian.metrics.common import Period
 from qianmian.metrics.gta import gta_report
 
 warnings.filterwarnings("ignore", message=".*httpx.*")

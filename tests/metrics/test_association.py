@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qianmian.dates import Period
 from qianmian.errors import InputError
 from qianmian.metrics.association import (
     Baskets,
@@ -19,7 +20,6 @@ from qianmian.metrics.association import (
     frequent_itemsets,
     session_basket_pairs,
 )
-from qianmian.metrics.common import Period
 
 
 @pytest.fixture(scope="module")

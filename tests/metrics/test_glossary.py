@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from qianmian.dates import Period
 from qianmian.experiments.metrics import BUILTIN
 from qianmian.metrics import funnel as funnel_module
-from qianmian.metrics.common import Period
 from qianmian.metrics.funnel import funnel_report
 from qianmian.metrics.glossary import TERMS, markdown_table, term
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qianmian.dates import Period
 from qianmian.errors import InputError
 from qianmian.metrics.aipl import aipl_report
-from qianmian.metrics.common import Period
 from qianmian.metrics.grow import grow_inputs, grow_report, lmdi, logmean
 from qianmian.metrics.gta import GTA_STAGES, StageRate, gta_report, plan
 

@@ -10,9 +10,9 @@ import ibis
 import pandas as pd
 import pytest
 
+from qianmian.dates import Period
 from qianmian.ingest import ingest_file
 from qianmian.metrics.aipl import AIPLRules, StageRule, aipl_counts, aipl_report, aipl_stages
-from qianmian.metrics.common import Period
 from qianmian.metrics.flow import aipl_flow
 from qianmian.metrics.funnel import funnel
 from qianmian.store.rollup import TABLE, current_rollup, refresh_rollup

@@ -8,8 +8,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from qianmian.dates import Period
 from qianmian.metrics.aipl import aipl_report
-from qianmian.metrics.common import Period
 from qianmian.metrics.flow import flow_report
 from qianmian.metrics.funnel import funnel_report
 

@@ -36,7 +36,7 @@ def run(*args: str):
 def test_train_recommend_similar(cli_env, tmp_path):
     url, models = cli_env
     out = json.loads(run("train", "--as-of", "2024-03-15", "--store", url, "--models-dir", str(models), "--json").stdout)
-    assert out["version"] == "v0001" and out["cutoff"] == "2024-03-15T00:00:00"
+    assert out["version"] == "v0001" and out["cutoff"] == "2024-03-16T00:00:00"  # through the end of --as-of
     assert set(out["blends"]) == {"home"}
     assert set(out["rankers"]) == {"layers"} and out["rankers"]["layers"]["coefficients"] == 3 * len(out["rankers"]["layers"]["parts"])
     manifest = json.loads((models / "v0001" / "manifest.json").read_text())

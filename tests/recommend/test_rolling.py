@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qianmian.cli import app
+from qianmian.dates import end_of
 from qianmian.errors import InputError
 from qianmian.recommend.catalog import Catalog
 from qianmian.recommend.evaluate.data import (
@@ -153,7 +154,6 @@ def test_home_weights_fall_back_to_one_short_window_when_history_is_short(tiny_s
     window of `holdout_days`, exactly as a one-window blend of that length does."""
     import dataclasses
 
-    from qianmian.recommend.matrix import cutoff_of
     from qianmian.recommend.train import DEFAULT_MODELS, _blend_window, _checked, fit_bundle, learn_blend
 
     specs = _checked(DEFAULT_MODELS[:8])
@@ -164,7 +164,7 @@ def test_home_weights_fall_back_to_one_short_window_when_history_is_short(tiny_s
     one = dataclasses.replace(home, params={"holdout_days": 5.0, "windows": 1})
     assert got == learn_blend(tiny_store, one, specs, bundle, as_of=AS_OF, holdout_days=5.0)
     parts = [specs[p] for p in home.parts]
-    cutoff = cutoff_of(AS_OF)
+    cutoff = end_of(AS_OF)
     assert _blend_window(tiny_store, parts, bundle, cutoff - dt.timedelta(days=28), 28.0) is None  # nothing before it
     short = _blend_window(tiny_store, parts, bundle, cutoff - dt.timedelta(days=5), 5.0)
     assert short is not None and short[2].nnz > 0  # the 5-day window has targets to learn from

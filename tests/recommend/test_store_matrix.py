@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qianmian.dates import end_of
 from qianmian.recommend.interactions import MatrixSpec
-from qianmian.recommend.matrix import cutoff_of, load_matrix
+from qianmian.recommend.matrix import load_matrix
 
 from . import synthetic
 
@@ -18,7 +19,7 @@ AS_OF = dt.date(2024, 3, 15)
 
 
 def reference(events: pd.DataFrame, spec: MatrixSpec, level: str = "item") -> pd.Series:
-    cutoff = pd.Timestamp(cutoff_of(AS_OF))
+    cutoff = pd.Timestamp(end_of(AS_OF))
     e = events[(events.ts < cutoff) & events.user_id.notna()].copy()
     e["w"] = e.behavior.map(spec.behavior_weights()).fillna(0.0)
     e = e[e.w > 0]
@@ -74,7 +75,7 @@ def test_ids_categories_tags_and_consent_on_every_engine(store):
     )
     users, items, cats = distinct_ids(store, as_of=AS_OF)
     assert "u3" not in users and len(cats) == synthetic.N_CATEGORIES
-    cat_of = item_categories(store, items, cats, cutoff=cutoff_of(AS_OF))
+    cat_of = item_categories(store, items, cats, cutoff=end_of(AS_OF))
     expected = cats.index([f"cat{i.split('-')[0][1:]}" for i in items.ids])
     np.testing.assert_array_equal(cat_of, expected)
     assert load_user_tags(store) == {"u2": ["vegan"]}

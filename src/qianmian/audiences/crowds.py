@@ -34,9 +34,10 @@ import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist, squareform
 
+from qianmian.dates import DateLike, end_of, to_date
 from qianmian.errors import InputError
 from qianmian.features import FeatureSpec, consumer_features
-from qianmian.metrics.common import DateLike, end_of, products, to_date
+from qianmian.metrics.common import products
 from qianmian.store import Store
 
 

@@ -24,9 +24,9 @@ from qianmian.audiences.rules import tree as T
 from qianmian.audiences.rules.catalog import FIELDS
 from qianmian.audiences.rules.compiler import CLV_TERMS, UPLIFT_TERMS
 from qianmian.audiences.tags import active_tags_table
+from qianmian.dates import DateLike, end_of, to_date
 from qianmian.errors import InputError, NotFoundError
 from qianmian.features import PART_OF, PARTS, FeatureSpec, Part, consumer_features
-from qianmian.metrics.common import DateLike, end_of, to_date
 from qianmian.store import Store
 
 if TYPE_CHECKING:

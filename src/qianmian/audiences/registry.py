@@ -20,8 +20,8 @@ import pandas as pd
 
 from qianmian.audiences.rules import check, expand, parse, to_sentence
 from qianmian.audiences.rules import tree as T
+from qianmian.dates import DateLike
 from qianmian.errors import ConflictError, InputError, NotFoundError
-from qianmian.metrics.common import DateLike
 from qianmian.store import Store
 
 AUDIENCES = ibis.schema(

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 import ibis
 import pandas as pd
 
+from qianmian.dates import DateLike, end_of
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, end_of
 from qianmian.store import Store
 
 TAG_PATTERN = re.compile(r"[^\W_][\w\- ]{0,39}")

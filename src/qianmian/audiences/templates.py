@@ -25,8 +25,9 @@ import ibis
 from qianmian.audiences.registry import Audience, AudienceRegistry
 from qianmian.audiences.rules import check, to_text
 from qianmian.audiences.rules import tree as T
+from qianmian.dates import DateLike, end_of
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, end_of, products
+from qianmian.metrics.common import products
 from qianmian.store import Store
 
 

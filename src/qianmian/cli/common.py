@@ -33,8 +33,8 @@ from rich.table import Table
 from rich.text import Text
 
 from qianmian.config import Settings
+from qianmian.dates import DateLike, to_date
 from qianmian.errors import QianmianError
-from qianmian.metrics.common import DateLike, to_date
 from qianmian.metrics.glossary import Unit
 from qianmian.metrics.glossary import units as glossary_units
 from qianmian.store import Store, connect

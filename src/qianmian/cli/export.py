@@ -16,9 +16,9 @@ from qianmian.cli.common import (
     progress,
     warn_past_data,
 )
+from qianmian.dates import to_date
 from qianmian.exports import FORMATS, KINDS, Request
 from qianmian.exports import export as run_export
-from qianmian.metrics.common import to_date
 
 _KINDS = "; ".join(f"{k}: {v.summary}" for k, v in KINDS.items())
 

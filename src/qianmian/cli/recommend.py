@@ -21,6 +21,7 @@ from qianmian.cli.common import (
     progress,
     settings,
 )
+from qianmian.dates import end_of
 from qianmian.errors import InputError
 
 ModelsDirOption = typer.Option(None, "--models-dir", help="Where model versions live (default: <data_dir>/models)")
@@ -31,7 +32,7 @@ def _models_dir(path: Path | None) -> Path:
 
 
 def train(
-    as_of: str | None = typer.Option(None, "--as-of", help="Train only on events before this date (YYYY-MM-DD) or time"),
+    as_of: str | None = typer.Option(None, "--as-of", help="Train on events through the end of this day (YYYY-MM-DD, the store's time zone), or before this ISO time"),
     models: str | None = typer.Option(
         None, "--models", help="Comma-separated model names (default: all); blends bring their parts"
     ),
@@ -92,12 +93,10 @@ def train(
 
 
 def _cutoff(store, as_of: str | None) -> dt.datetime:
-    """`--as-of DATE` means events before DATE; without it, all events (said out loud)."""
+    """`--as-of DAY` means events through the end of DAY (`qianmian.dates.end_of`, as for reports);
+    without it, all events (said out loud)."""
     if as_of:
-        try:
-            return dt.datetime.fromisoformat(as_of)
-        except ValueError as exc:
-            raise InputError("--as-of", "a date YYYY-MM-DD or an ISO time", as_of) from exc
+        return end_of(as_of, "--as-of")
     last = store.execute(store.table("events").ts.max())
     if last is None:
         raise InputError("events", "at least one event to train on", "an empty events table")

@@ -25,8 +25,8 @@ from qianmian.cli.common import (
     warn_past_data,
     working,
 )
+from qianmian.dates import Period, to_date
 from qianmian.errors import InputError
-from qianmian.metrics.common import Period, to_date
 
 app = typer.Typer(help="Consumer-asset reports: AIPL, flow, FAST, GROW, GTA, TGI, funnel, lifecycle, RFM, association, CLV.",
                   no_args_is_help=True)

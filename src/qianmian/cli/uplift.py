@@ -19,6 +19,7 @@ from qianmian.cli.common import (
     print_table,
     working,
 )
+from qianmian.dates import to_date
 from qianmian.errors import InputError
 
 app = typer.Typer(help="Uplift targeting: who a treatment actually moves (Qini, uplift at k, top-k% audiences).",
@@ -112,7 +113,6 @@ def _fit_file(data, treatment, outcome, control, treated, features, id_col, rfm,
 
 
 def _fit_experiment(st, experiment, outcome, as_of, treated, options):
-    from qianmian.metrics.common import to_date
     from qianmian.uplift.fit import fit_experiment
 
     if not as_of:

@@ -24,8 +24,9 @@ from qianmian.clv.scores import (
     score_frame,
 )
 from qianmian.clv.summary import holdout_purchases
+from qianmian.dates import DateLike, check_days, to_date
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, check_days, records, to_date
+from qianmian.metrics.common import records
 from qianmian.store import Store
 
 TOP_BUCKET = 7

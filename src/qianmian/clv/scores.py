@@ -21,8 +21,8 @@ import pandas as pd
 
 from qianmian.clv import models as M
 from qianmian.clv.summary import rfm_summary
+from qianmian.dates import DateLike, to_date
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, to_date
 from qianmian.store import Store
 
 Unit = Literal["day", "week"]

@@ -20,8 +20,8 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.dates import DateLike, end_of, to_date
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, end_of, to_date
 
 
 def purchase_days(events: ir.Table, *, start: DateLike | None, end: DateLike) -> ir.Table:

@@ -22,11 +22,11 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.dates import end_of
 from qianmian.errors import InputError, NotFoundError
 from qianmian.experiments.assignment import Experiment
 from qianmian.experiments.metrics import (
     Metric,
-    as_of_end,
     exposed_units,
     resolve,
     sufficient_statistics,
@@ -69,7 +69,7 @@ class Closeout:
 
 def segmented_units(units: ir.Table, events: ir.Table, *, as_of: dt.date | dt.datetime) -> ir.Table:
     """`units` plus `customer`, `audience` and `creative` columns (strings, never NULL)."""
-    buys = events.filter(events.behavior == "buy", events.user_id.notnull(), events.ts < ibis.literal(as_of_end(as_of)))
+    buys = events.filter(events.behavior == "buy", events.user_id.notnull(), events.ts < ibis.literal(end_of(as_of)))
     u = units.select("user_id", "first_ts")
     j = buys.join(u, "user_id")
     prior = j.filter(j.ts < j.first_ts).select("user_id").distinct().mutate(_returning=ibis.literal(1))

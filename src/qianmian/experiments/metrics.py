@@ -37,6 +37,7 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.dates import end_of
 from qianmian.errors import InputError
 from qianmian.experiments.assignment import bucket
 from qianmian.metrics.glossary import label as term_label
@@ -122,15 +123,6 @@ def resolve(metrics: Sequence[str | Metric]) -> tuple[Metric, ...]:
     return out
 
 
-def as_of_end(as_of: dt.date | dt.datetime) -> dt.datetime:
-    """`as_of` a date means up to the end of that day; a datetime is used as given."""
-    if isinstance(as_of, dt.datetime):
-        return as_of
-    if isinstance(as_of, dt.date):
-        return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    raise InputError("as_of", "a date or datetime", as_of)
-
-
 # -- units ---------------------------------------------------------------------------------------
 def exposed_units(
     exposures: ir.Table,
@@ -143,7 +135,7 @@ def exposed_units(
 ) -> ir.Table:
     """One row per exposed unit: `user_id, variant, n_variants, first_ts` and, with `segments`,
     the `audience` and `page` of its first exposure."""
-    cutoff = as_of_end(as_of)
+    cutoff = end_of(as_of)
     e = exposures.filter(exposures.experiment == experiment, exposures.ts < ibis.literal(cutoff))
     if start is not None:
         e = e.filter(e.ts >= ibis.literal(start))
@@ -214,7 +206,7 @@ def unit_values(
     meas, with_pre = _measures(metrics)
     window, pre = ibis.interval(seconds=int(window_days * 86400)), ibis.interval(seconds=int(pre_days * 86400))
     u = units.select("user_id", "first_ts")
-    ev = events.filter(events.user_id.notnull(), events.ts < ibis.literal(as_of_end(as_of)))
+    ev = events.filter(events.user_id.notnull(), events.ts < ibis.literal(end_of(as_of)))
     j = ev.join(u, "user_id").filter(lambda t: (t.ts >= t.first_ts - pre) & (t.ts < t.first_ts + window))
     j = j.mutate(_post=j.ts >= j.first_ts, _session=j.session_id.fill_null(j.ts.date().cast("string")))
     aggs = {}

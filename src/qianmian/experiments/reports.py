@@ -28,10 +28,11 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
+from qianmian.dates import end_of
 from qianmian.errors import InputError, NotFoundError
 from qianmian.experiments import stats as st
 from qianmian.experiments.assignment import Experiment
-from qianmian.experiments.metrics import Metric, as_of_end, column_statistics, resolve, variant_statistics
+from qianmian.experiments.metrics import Metric, column_statistics, resolve, variant_statistics
 from qianmian.experiments.registry import ExperimentRegistry
 from qianmian.ingest.records import survey
 from qianmian.store import Store
@@ -211,7 +212,7 @@ def report_from_frame(
     present = {v: rows[v] for v in exp.variant_names if v in rows}
     res = _results(present, metrics, exp.control, alpha=alpha, cuped=cuped, sequential=sequential, tuning_n=tuning_n)
     dup = int(frame["multiple_exposures"].iloc[0]) if len(frame) else 0
-    return ExperimentReport(exp.name, as_of_end(as_of), exp.control, units, check, dup, corrected(res, correction), correction, sequential, alpha, cuped)
+    return ExperimentReport(exp.name, end_of(as_of), exp.control, units, check, dup, corrected(res, correction), correction, sequential, alpha, cuped)
 
 
 # -- analyst tables ---------------------------------------------------------------------------------

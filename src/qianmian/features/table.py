@@ -33,8 +33,9 @@ from typing import Literal
 
 import ibis
 
+from qianmian.dates import DateLike, end_of, to_date
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, end_of, products, to_date
+from qianmian.metrics.common import products
 from qianmian.store import Store
 from qianmian.store.schema import BEHAVIORS
 

@@ -28,9 +28,10 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.dates import DateLike, as_of_label, check_days, end_of
 from qianmian.errors import InputError
 from qianmian.metrics import daily
-from qianmian.metrics.common import DateLike, as_of_label, check_days, end_of, ratio, scoped
+from qianmian.metrics.common import ratio, scoped
 from qianmian.store import Store
 from qianmian.store.schema import BEHAVIORS
 

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from qianmian.dates import Period
 from qianmian.errors import InputError
-from qianmian.metrics.common import Period, in_period, order_key, products, records
+from qianmian.metrics.common import in_period, order_key, products, records
 from qianmian.metrics.sessions import with_sessions
 from qianmian.store import Store
 

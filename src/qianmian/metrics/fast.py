@@ -20,18 +20,10 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.dates import DateLike, as_of_label, check_days, end_of
 from qianmian.errors import InputError
 from qianmian.metrics.aipl import AIPLRules
-from qianmian.metrics.common import (
-    DateLike,
-    as_of_label,
-    check_days,
-    end_of,
-    in_window,
-    ratio,
-    scoped,
-    signed_amount,
-)
+from qianmian.metrics.common import in_window, ratio, scoped, signed_amount
 from qianmian.metrics.flow import flow_report
 from qianmian.store import Store
 

@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass
 
 import ibis.expr.types as ir
 
+from qianmian.dates import DateLike, as_of_label, end_of
 from qianmian.errors import InputError
 from qianmian.metrics import daily
 from qianmian.metrics.aipl import STAGES, AIPLRules, stage_table
-from qianmian.metrics.common import DateLike, as_of_label, end_of, ratio
+from qianmian.metrics.common import ratio
 from qianmian.store import Store
 
 NONE = "none"

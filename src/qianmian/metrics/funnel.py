@@ -31,9 +31,10 @@ from dataclasses import asdict, dataclass
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.dates import Period
 from qianmian.errors import InputError
 from qianmian.metrics import daily
-from qianmian.metrics.common import Period, in_period, order_key, ratio, records, scoped, signed_amount
+from qianmian.metrics.common import in_period, order_key, ratio, records, scoped, signed_amount
 from qianmian.metrics.sessions import with_sessions
 from qianmian.store import Store
 from qianmian.store.schema import BEHAVIORS

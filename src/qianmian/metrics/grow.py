@@ -29,8 +29,9 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from qianmian.dates import Period
 from qianmian.errors import InputError
-from qianmian.metrics.common import Period, in_period, order_key, records, scoped, signed_amount
+from qianmian.metrics.common import in_period, order_key, records, scoped, signed_amount
 from qianmian.store import Store
 
 PARTS = ("gain", "retain", "boost", "widen")

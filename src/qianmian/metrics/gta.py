@@ -36,9 +36,10 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from qianmian.dates import DateLike, Period, as_of_label, check_days, to_date
 from qianmian.errors import InputError
 from qianmian.metrics.aipl import STAGES, AIPLRules, aipl_counts, aipl_stages
-from qianmian.metrics.common import DateLike, Period, as_of_label, in_period, ratio, scoped, signed_amount
+from qianmian.metrics.common import in_period, ratio, scoped, signed_amount
 from qianmian.store import Store
 
 GTA_STAGES = (*STAGES, "new", "anonymous")
@@ -141,7 +142,6 @@ class GTAReport:
 def expected_repeats(store: Store, *, as_of: DateLike, days: int, goal: float) -> dict:
     """What the buyers up to `as_of` are expected to bring in the next `days` days (BG/NBD + Gamma-Gamma)."""
     from qianmian.clv.scores import fit_store, score_frame
-    from qianmian.metrics.common import check_days, to_date
 
     check_days(days, "repeat_days")
     model, summary = fit_store(store, calibration_end=to_date(as_of))

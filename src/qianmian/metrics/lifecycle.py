@@ -25,17 +25,9 @@ from dataclasses import asdict, dataclass
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.dates import DateLike, as_of_label, check_days, end_of
 from qianmian.errors import InputError
-from qianmian.metrics.common import (
-    DateLike,
-    as_of_label,
-    check_days,
-    end_of,
-    order_key,
-    records,
-    scoped,
-    signed_amount,
-)
+from qianmian.metrics.common import order_key, records, scoped, signed_amount
 from qianmian.store import Store
 
 STATES = ("active", "silent", "churning", "lost")

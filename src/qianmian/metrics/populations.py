@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
+from qianmian.dates import DateLike, Period
 from qianmian.errors import InputError
 from qianmian.metrics.aipl import STAGES, store_stages
-from qianmian.metrics.common import DateLike, Period, in_period
+from qianmian.metrics.common import in_period
 from qianmian.metrics.lifecycle import CUSTOMERS, STATES, lifecycle_states
 from qianmian.store import Store
 

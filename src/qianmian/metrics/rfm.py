@@ -25,8 +25,9 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.dates import DateLike, as_of_label
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, as_of_label, records
+from qianmian.metrics.common import records
 from qianmian.metrics.lifecycle import LifecycleRules, lifecycle_states
 from qianmian.store import Store
 

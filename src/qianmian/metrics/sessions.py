@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from qianmian.metrics.common import check_days
+from qianmian.dates import check_days
 
 
 def with_sessions(events: ir.Table, *, gap_minutes: int = 30, within: Sequence[str] = ()) -> ir.Table:

@@ -20,8 +20,9 @@ from dataclasses import asdict, dataclass
 import ibis
 import ibis.expr.types as ir
 
+from qianmian.dates import Period
 from qianmian.errors import InputError
-from qianmian.metrics.common import Period, in_period, products, records
+from qianmian.metrics.common import in_period, products, records
 from qianmian.store import Store
 
 PRODUCT_DIMENSIONS = ("category_id", "item_id", "brand_id")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from qianmian.dates import end_of
 from qianmian.errors import InputError
 from qianmian.recommend.ids import IdMap
 from qianmian.recommend.interactions import MatrixSpec
@@ -40,15 +41,6 @@ class Matrix:
     values: sp.csr_matrix
     rows: IdMap
     cols: IdMap
-
-
-def cutoff_of(as_of: dt.date | dt.datetime) -> dt.datetime:
-    """Exclusive end of the training window: a date means through that day (next midnight)."""
-    if isinstance(as_of, dt.datetime):
-        return as_of.replace(tzinfo=None)
-    if isinstance(as_of, dt.date):
-        return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    raise InputError("as_of", "a date or datetime", as_of)
 
 
 def _weight(ev: ibis.Table, weights: dict[str, float]) -> ibis.Value:
@@ -115,7 +107,7 @@ def load_matrix(
     """
     users = store.table("users") if "users" in store.list_tables() else None
     expr = cell_values(
-        store.table("events"), cutoff=cutoff_of(as_of), spec=spec, level=level, rows=rows, users=users, since=since
+        store.table("events"), cutoff=end_of(as_of), spec=spec, level=level, rows=rows, users=users, since=since
     )
     frame = store.to_pyarrow(expr).to_pandas()
     r_ids = row_ids or IdMap.from_values(frame.row_id)
@@ -162,6 +154,6 @@ def item_categories(store: Store, items: IdMap, categories: IdMap, *, cutoff: dt
 def distinct_ids(store: Store, *, as_of: dt.date | dt.datetime) -> tuple[IdMap, IdMap, IdMap]:
     """Users, items and categories of the usable events before the cutoff."""
     users = store.table("users") if "users" in store.list_tables() else None
-    ev = usable_events(store.table("events"), cutoff=cutoff_of(as_of), users=users)
+    ev = usable_events(store.table("events"), cutoff=end_of(as_of), users=users)
     frames = [store.to_pyarrow(ev.select(c).distinct()).to_pandas()[c] for c in ("user_id", "item_id", "category_id")]
     return IdMap.from_values(frames[0]), IdMap.from_values(frames[1]), IdMap.from_values(frames[2])

@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from qianmian.dates import end_of
 from qianmian.errors import InputError
 from qianmian.recommend.base import Recommender
 from qianmian.recommend.bundle import RANKER_OPTIONS, Bundle, ModelSpec, ensembles, save_bundle
 from qianmian.recommend.ids import IdMap
 from qianmian.recommend.interactions import MatrixSpec
 from qianmian.recommend.matrix import (
-    cutoff_of,
     distinct_ids,
     item_categories,
     load_matrix,
@@ -107,7 +107,7 @@ def train(
     random_state: int = 0,
     on_step: Step | None = None,
 ) -> Path:
-    """Fit `models` on events before `cutoff_of(as_of)`; returns the new version's directory."""
+    """Fit `models` on events before `end_of(as_of)`; returns the new version's directory."""
     specs = _checked(models)
     bundle = fit_bundle(store, as_of=as_of, specs=specs, on_step=on_step)
     for spec in specs.values():
@@ -128,7 +128,7 @@ def fit_bundle(store: Store, *, as_of: dt.date | dt.datetime, specs: dict[str, M
     """Build the matrices and fit every base model (blends use their given weights)."""
     users, items, categories = distinct_ids(store, as_of=as_of)
     if not len(users) or not len(items):
-        raise InputError("events", f"some events with a user and an item before {cutoff_of(as_of)}", "none")
+        raise InputError("events", f"some events with a user and an item before {end_of(as_of)}", "none")
     matrices: dict[str, sp.csr_matrix] = {}
     fitted: dict[str, Recommender] = {}
     for spec in specs.values():
@@ -139,8 +139,8 @@ def fit_bundle(store: Store, *, as_of: dt.date | dt.datetime, specs: dict[str, M
             _step(on_step, f"fit {spec.name}")
     _, strongest = load_matrix(store, as_of=as_of, spec=MatrixSpec(), row_ids=users, col_ids=items)
     fitted.update(ensembles(specs, fitted))
-    item_cat = item_categories(store, items, categories, cutoff=cutoff_of(as_of))
-    return Bundle("", cutoff_of(as_of).isoformat(), users, items, categories, item_cat, matrices, strongest, dict(specs), fitted)
+    item_cat = item_categories(store, items, categories, cutoff=end_of(as_of))
+    return Bundle("", end_of(as_of).isoformat(), users, items, categories, item_cat, matrices, strongest, dict(specs), fitted)
 
 
 def _matrix(
@@ -186,7 +186,7 @@ def learn_blend(
     them. When the store's history is too short for those windows, one window of `holdout_days`
     (`train --holdout-days`) is used instead; the given weights when no window has a target.
     """
-    cutoff = cutoff_of(as_of)
+    cutoff = end_of(as_of)
     days = float(blend.params.get("holdout_days", holdout_days))
     parts = [specs[p] for p in blend.parts]
     n_windows = int(blend.params.get("windows", 1))
@@ -248,7 +248,7 @@ def learn_ranker(
     with a history in the first part and some events that day; the target is every column each
     of them touched that day (repeats count). Returns the `RankerRecommender` params to store.
     """
-    cutoff = cutoff_of(as_of)
+    cutoff = end_of(as_of)
     parts = [specs[p] for p in ranker.parts]
     cols = bundle.items if parts[0].level == "item" else bundle.categories
     options = {k: v for k, v in ranker.params.items() if k not in RANKER_OPTIONS}

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qianmian.dates import DateLike, to_date
 from qianmian.errors import InputError
-from qianmian.metrics.common import DateLike, to_date
 from qianmian.store import Store
 
 MAX_LEVELS = 50

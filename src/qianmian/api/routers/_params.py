@@ -17,8 +17,8 @@ import pandas as pd
 from fastapi import Query
 
 from qianmian.api.services import Services
+from qianmian.dates import Period
 from qianmian.errors import InputError
-from qianmian.metrics.common import Period
 
 T = TypeVar("T")
 

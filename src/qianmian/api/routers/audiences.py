@@ -22,6 +22,7 @@ from qianmian.api.auth import require
 from qianmian.api.deps import services
 from qianmian.api.routers._params import date_query, day, plain, run
 from qianmian.api.services import Services
+from qianmian.dates import Period
 from qianmian.errors import InputError
 from qianmian.store import Store
 
@@ -127,7 +128,6 @@ def audience_tgi(store: Store, body: TGIIn) -> dict[str, Any]:
     """TGI of the rule's members against all consumers as of `as_of` (the population the rule is
     evaluated on, as in the preview's total) — or against the members of `reference`, another rule
     or saved audience — over `by`, counting events of the last `days` days."""
-    from qianmian.metrics.common import Period
     from qianmian.metrics.tgi import tgi_report
 
     as_of = day(body.as_of, "as_of")

@@ -25,8 +25,8 @@ from qianmian.api.routers._params import (
     run,
 )
 from qianmian.api.services import Services
+from qianmian.dates import Period
 from qianmian.errors import InputError
-from qianmian.metrics.common import Period
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[require("read")])
 

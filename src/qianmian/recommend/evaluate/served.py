@@ -100,7 +100,7 @@ def package_code_key(package: str, *, skip: str | None = None) -> str:
 
 
 def bundle_at(source: ServedSource, cutoff: dt.datetime, on_step: Callable[[str], None] | None = None) -> Path:
-    """The bundle `qianmian train --as-of cutoff` writes for the source's store (cached)."""
+    """The bundle `qianmian train --as-of <the day before cutoff>` writes for the source's store (cached)."""
     from qianmian.recommend.train import DEFAULT_MODELS, train
 
     models = source.models or DEFAULT_MODELS
