@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from qianmian.audiences import AudienceRegistry, materialize
+from qianmian.audiences.membership import preview_audience
 from qianmian.clv import models as M
 from qianmian.clv.scores import ClvOptions, fit_summary
 
@@ -47,7 +48,7 @@ def test_p_alive_rule_previews_and_materializes_equal_members(store, retail, cop
     copy_into(store, retail)
     registry = AudienceRegistry(store)
     registry.create("fading_big_spenders", RULE, priority=1, at=dt.datetime(2010, 12, 10))
-    preview = registry.preview("fading_big_spenders", as_of=AS_OF, sample=5)
+    preview = preview_audience(registry, "fading_big_spenders", as_of=AS_OF, sample=5)
     assert preview.size == len(expected) and set(preview.sample) <= expected
     result = materialize(store, AS_OF)
     members = store.table("audience_members")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from qianmian.audiences import AudienceRegistry, MembershipIndex, materialize
+from qianmian.audiences.membership import preview_audience
 from qianmian.metrics.lifecycle import LifecycleRules
 
 AS_OF = dt.date(2010, 12, 9)
@@ -56,7 +57,7 @@ def test_rule_equals_hand_written_sql_on_each_engine(store, retail, copy_into) -
     got = set(store.execute(members.filter(members.audience == "lapsed_uk_high_value")).user_id)
     assert got == expected
     assert result.counts == {"lapsed_uk_high_value": len(expected)}
-    preview = registry.preview("lapsed_uk_high_value", as_of=AS_OF, sample=5)
+    preview = preview_audience(registry, "lapsed_uk_high_value", as_of=AS_OF, sample=5)
     assert preview.size == len(expected) and set(preview.sample) <= expected
     assert preview.total == 4383  # every customer id in the file; none opted out
     index = MembershipIndex.load(store, as_of=AS_OF)

@@ -16,6 +16,7 @@ from qianmian.audiences import (
     remove_tags,
     set_tags,
 )
+from qianmian.audiences.membership import preview_audience
 from qianmian.errors import ConflictError, InputError, NotFoundError
 from qianmian.store import connect
 
@@ -89,10 +90,10 @@ def test_preview_materialize_and_lookup(duck) -> None:
     reg.create("uk", 'trait("country") = "UK"', priority=1, at=AT)
     reg.create("tea", 'count(view, category = "tea", 30d) >= 1', priority=2, at=AT)
     reg.create("nobody", "monetary(30d) > 1000000", priority=3, at=AT)
-    p = reg.preview("uk", as_of=AS_OF, sample=10)
+    p = preview_audience(reg, "uk", as_of=AS_OF, sample=10)
     assert (p.size, p.total, p.share, sorted(p.sample)) == (2, 6, 2 / 6, ["u0", "u9"])
-    assert reg.preview('count(view, category = "tea", 30d) >= 1', as_of=AS_OF, sample=2).sample == \
-        reg.preview('count(view, category = "tea", 30d) >= 1', as_of=AS_OF, sample=2).sample
+    assert preview_audience(reg, 'count(view, category = "tea", 30d) >= 1', as_of=AS_OF, sample=2).sample == \
+        preview_audience(reg, 'count(view, category = "tea", 30d) >= 1', as_of=AS_OF, sample=2).sample
     result = materialize(duck, AS_OF)
     again = materialize(duck, AS_OF)  # re-materializing the same day replaces, never duplicates
     assert result.counts == again.counts and result.counts["nobody"] == 0

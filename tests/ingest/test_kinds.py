@@ -53,10 +53,10 @@ def test_non_products_are_marked_and_count_in_gmv(retail, shared_data):
 
 
 def test_product_categories_leave_non_products_out(retail):
+    from qianmian.audiences.populations import population
     from qianmian.audiences.templates import category_popularity
     from qianmian.features import consumer_features
     from qianmian.metrics.association import association_report
-    from qianmian.metrics.populations import population
     from qianmian.metrics.tgi import tgi_report
 
     as_of = dt.date(2010, 12, 9)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from qianmian.audiences.membership import preview_audience
 from qianmian.cli import app
 from qianmian.errors import InputError
 from qianmian.experiments import Experiment, ExperimentRegistry, Variant, assign_many
@@ -90,7 +91,7 @@ def test_cli_fits_the_stored_experiment_and_saves_the_audience(shop):
     store = connect(url)
     from qianmian.audiences import AudienceRegistry
 
-    p = AudienceRegistry(store).preview("coupon-movers", as_of=AS_OF, sample=100)
+    p = preview_audience(AudienceRegistry(store), "coupon-movers", as_of=AS_OF, sample=100)
     assert p.size == N * 3 // 10 and np.mean([carter[u] for u in p.sample]) > 0.7
     store.close()
     listed = CliRunner().invoke(app, ["uplift", "list", "--store", url, "--json"])

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from qianmian.audiences import AudienceRegistry
-from qianmian.audiences.membership import materialize, stored_members
+from qianmian.audiences.membership import materialize, preview_audience, stored_members
 from qianmian.errors import InputError, NotFoundError
 from qianmian.store import connect
 from qianmian.storefront import experiences as xp
@@ -46,7 +46,7 @@ def test_the_audience_is_exactly_the_top_30_percent(shop, womens_visit):
     audience = reg.get("email-movers")
     assert audience.rule == 'uplift_rank("womens-visit") <= 30'
     assert "place by predicted uplift" in audience.sentence()
-    p = reg.preview("email-movers", as_of=AS_OF, sample=3)
+    p = preview_audience(reg, "email-movers", as_of=AS_OF, sample=3)
     assert (p.size, p.total) == (19_200, 64_000)
     assert materialize(shop, AS_OF).counts["email-movers"] == 19_200
     members = set(shop.execute(stored_members(shop, "email-movers")).user_id)
@@ -83,12 +83,12 @@ def test_saving_again_replaces_the_scores_and_moves_the_audience(tmp_path):
     save_model(store, "m", ids=ids, uplift=np.arange(10.0), meta={}, now=NOW)
     save_top_audience(store, model="m", audience="movers", top=20)
     reg = AudienceRegistry(store)
-    first = reg.preview("movers", as_of=AS_OF, sample=10).sample
+    first = preview_audience(reg, "movers", as_of=AS_OF, sample=10).sample
     save_model(store, "m", ids=ids, uplift=-np.arange(10.0), meta={}, now=NOW)
     assert sorted(first) == ["u8", "u9"]
-    assert sorted(reg.preview("movers", as_of=AS_OF, sample=10).sample) == ["u0", "u1"]
+    assert sorted(preview_audience(reg, "movers", as_of=AS_OF, sample=10).sample) == ["u0", "u1"]
     assert int(store.execute(store.table("uplift_scores").count())) == 10
-    assert sorted(reg.preview('uplift("m") > -1.5', as_of=AS_OF, sample=10).sample) == ["u0", "u1"]
+    assert sorted(preview_audience(reg, 'uplift("m") > -1.5', as_of=AS_OF, sample=10).sample) == ["u0", "u1"]
 
 
 def test_bad_targets_are_refused_naming_the_field(tmp_path):
@@ -111,9 +111,9 @@ def test_uplift_rules_run_on_every_engine(store):
     store.append("users", pd.DataFrame({"user_id": ids}), dedupe=False)
     save_model(store, "m", ids=ids[:15], uplift=np.linspace(-1, 1, 15), meta={}, now=NOW)
     reg = AudienceRegistry(store)
-    p = reg.preview('uplift_rank("m") <= 20', as_of=AS_OF, sample=20)
+    p = preview_audience(reg, 'uplift_rank("m") <= 20', as_of=AS_OF, sample=20)
     assert (p.size, p.total) == (3, 20) and sorted(p.sample) == ["u12", "u13", "u14"]
-    assert reg.preview('not uplift("m") > 0', as_of=AS_OF).size == 20 - 7  # unscored consumers have no uplift
+    assert preview_audience(reg, 'not uplift("m") > 0', as_of=AS_OF).size == 20 - 7  # unscored consumers have no uplift
 
 
 def test_a_rule_naming_a_model_without_scores_warns(tmp_path):

@@ -13,24 +13,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from qianmian.audiences.registry import AudienceRegistry
 from qianmian.audiences.rules import Sources, check, compile_flags, expand
 from qianmian.audiences.rules import tree as T
 from qianmian.audiences.rules.catalog import FIELDS
 from qianmian.audiences.rules.compiler import CLV_TERMS, UPLIFT_TERMS
+from qianmian.audiences.rules.scores import scores_table
 from qianmian.audiences.tags import active_tags_table
 from qianmian.dates import DateLike, end_of, to_date
 from qianmian.errors import InputError, NotFoundError
 from qianmian.features import PART_OF, PARTS, FeatureSpec, Part, consumer_features
 from qianmian.store import Store
-
-if TYPE_CHECKING:
-    from qianmian.audiences.registry import AudienceRegistry
 
 
 def sources(
@@ -52,8 +51,6 @@ def _uplift_scores(store: Store, rules: Sequence[T.Expr]) -> ibis.Table | None:
     """The uplift score table when a rule reads it (`uplift(...)`, `uplift_rank(...)`), else None."""
     if not any(isinstance(n, T.Call) and n.name in UPLIFT_TERMS for r in rules for n in T.walk(r)):
         return None
-    from qianmian.uplift.scores import scores_table  # the uplift package writes it
-
     return scores_table(store)
 
 
@@ -110,6 +107,14 @@ def preview(
                    [] if picked is None else picked.user_id.tolist())
 
 
+def preview_audience(
+    registry: AudienceRegistry, name_or_rule: str, *, as_of: DateLike, sample: int = 10, random_state: int = 0,
+) -> Preview:
+    """`preview` of a saved audience (by name) or of a rule text, with `in_audience` resolved by `registry`."""
+    rule = registry.get(name_or_rule).rule if registry.exists(name_or_rule) else name_or_rule
+    return preview(registry.store, rule, as_of=as_of, sample=sample, random_state=random_state, registry=registry)
+
+
 @dataclass(frozen=True)
 class MaterializeResult:
     """Members written per audience for `as_of`."""
@@ -142,8 +147,6 @@ def membership_rows(store: Store, *, as_of: DateLike, audiences: Sequence, featu
 
 def materialize(store: Store, as_of: DateLike, *, names: Sequence[str] | None = None) -> MaterializeResult:
     """Compute and store the members of every current audience (or only `names`) as of `as_of`."""
-    from qianmian.audiences.registry import AudienceRegistry
-
     registry = AudienceRegistry(store)
     audiences = [a for a in registry.list() if names is None or a.name in names]
     missing = sorted(set(names or ()) - {a.name for a in audiences})
@@ -168,8 +171,6 @@ def stored_members(store: Store, name: str, *, as_of: DateLike | None = None) ->
 
     `NotFoundError` for an unknown audience, or one never materialized up to that day.
     """
-    from qianmian.audiences.registry import AudienceRegistry
-
     AudienceRegistry(store).get(name)
     m = store.table("audience_members")
     mine = m.filter(m.audience == name)
@@ -224,8 +225,6 @@ class MembershipIndex:
     @classmethod
     def load(cls, store: Store, *, as_of: DateLike | None) -> MembershipIndex:
         """The current audiences' members materialized for `as_of` (None = the latest materialized day)."""
-        from qianmian.audiences.registry import AudienceRegistry
-
         current = AudienceRegistry(store).list()
         members = store.table("audience_members")
         day = to_date(as_of) if as_of is not None else store.execute(members.as_of.max())

@@ -20,7 +20,6 @@ import pandas as pd
 
 from qianmian.audiences.rules import check, expand, parse, to_sentence
 from qianmian.audiences.rules import tree as T
-from qianmian.dates import DateLike
 from qianmian.errors import ConflictError, InputError, NotFoundError
 from qianmian.store import Store
 
@@ -166,14 +165,6 @@ class AudienceRegistry:
         }
         self.store.append("audiences", pd.DataFrame(row), dedupe=False)
         return Audience(name, rule, version, priority, description or "", created)
-
-    # -- membership --------------------------------------------------------------------------------
-    def preview(self, name_or_rule: str, *, as_of: DateLike, sample: int = 10, random_state: int = 0):
-        """Size, share of all consumers and a sample of members, for a saved audience or a rule text."""
-        from qianmian.audiences.membership import preview
-
-        rule = self.get(name_or_rule).rule if self.exists(name_or_rule) else name_or_rule
-        return preview(self.store, rule, as_of=as_of, sample=sample, random_state=random_state, registry=self)
 
 
 def _refers_to(tree: T.Expr, name: str) -> bool:

@@ -136,7 +136,9 @@ def preview(
         warnings = _rule_warnings(registry, name_or_rule)
         warn_past_data(registry.store, as_of)
     with _rule_errors(), working("counting members", json):
-        result = registry.preview(name_or_rule, as_of=as_of, sample=sample, random_state=seed)
+        from qianmian.audiences.membership import preview_audience
+
+        result = preview_audience(registry, name_or_rule, as_of=as_of, sample=sample, random_state=seed)
     if json:
         print_json({**result.to_dict(), "warnings": warnings})
         return

@@ -273,7 +273,7 @@ def tgi(
     chart: Path | None = ChartOption, store: str | None = StoreOption, json: bool = JsonOption,
 ) -> None:
     """TGI of a target population against a reference over a dimension (100 = average)."""
-    from qianmian.metrics.populations import population
+    from qianmian.audiences.populations import population
     from qianmian.metrics.tgi import tgi_report
 
     p = _period(period, "period")

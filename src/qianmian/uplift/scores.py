@@ -23,15 +23,11 @@ import ibis.expr.datatypes as dtypes
 import numpy as np
 import pandas as pd
 
+from qianmian.audiences.rules.scores import SCORES, scores_table
 from qianmian.errors import InputError, NotFoundError
 from qianmian.store import Store
 
-SCORES = "uplift_scores"
 MODELS = "uplift_models"
-UPLIFT_SCORES = ibis.schema({
-    "model": dtypes.String(nullable=False), "user_id": dtypes.String(nullable=False),
-    "uplift": dtypes.float64, "rank_pct": dtypes.float64, "scored_at": dtypes.timestamp,
-})
 UPLIFT_MODELS = ibis.schema({
     "name": dtypes.String(nullable=False), "source": dtypes.string, "treatment": dtypes.string,
     "outcome": dtypes.string, "learner": dtypes.string, "report": dtypes.string, "fitted_at": dtypes.timestamp,
@@ -43,11 +39,6 @@ def check_model_name(name: str) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise InputError("model name", "1-64 letters, digits, '_' or '-', starting with a letter or digit", name)
     return name
-
-
-def scores_table(store: Store) -> ibis.Table:
-    """The `uplift_scores` table (created empty when missing)."""
-    return store.ensure_table(SCORES, UPLIFT_SCORES)
 
 
 def rank_percent(ids: np.ndarray, uplift: np.ndarray) -> np.ndarray:

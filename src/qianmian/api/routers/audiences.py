@@ -183,8 +183,10 @@ def check(body: RuleIn, svc: Services = Depends(services)) -> dict[str, Any]:
 
 @router.post(P + "/preview", summary="Size, share of all consumers and a sample of members, before saving", dependencies=[require("read")])
 def preview(body: PreviewIn, svc: Services = Depends(services)) -> dict[str, Any]:
+    from qianmian.audiences.membership import preview_audience
+
     as_of = day(body.as_of, "as_of")
-    result = run(svc, lambda: _registry(svc.store).preview(body.rule, as_of=as_of, sample=body.sample, random_state=body.seed))
+    result = run(svc, lambda: preview_audience(_registry(svc.store), body.rule, as_of=as_of, sample=body.sample, random_state=body.seed))
     return plain({**result.to_dict(), "warnings": run(svc, rule_warning_dicts, svc.store, body.rule)})
 
 

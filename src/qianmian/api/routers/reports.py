@@ -140,7 +140,7 @@ def tgi(
     min_count: int = Query(30, ge=1, le=1_000_000), limit: int = Query(30, ge=1, le=500),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
-    from qianmian.metrics.populations import population
+    from qianmian.audiences.populations import population
     from qianmian.metrics.tgi import tgi_report
 
     p = optional_period(period_, "period")

@@ -23,6 +23,7 @@ from qianmian.audiences.rules import tree as T
 from qianmian.audiences.rules.catalog import TRAIT_COLUMNS
 from qianmian.audiences.rules.compiler import UPLIFT_TERMS, trait_value
 from qianmian.audiences.rules.errors import line_column
+from qianmian.audiences.rules.scores import scores_table
 from qianmian.store import Store
 
 MAX_VALUES = 1000
@@ -152,8 +153,6 @@ def uplift_warnings(store: Store, tree: T.Expr, text: str) -> list[RuleWarning]:
     calls = [n for n in T.walk(tree) if isinstance(n, T.Call) and n.name in UPLIFT_TERMS and isinstance(n.args[0], T.Str)]
     if not calls:
         return []
-    from qianmian.uplift.scores import scores_table  # the uplift package writes the scores
-
     scores = scores_table(store)
     models = sorted(store.execute(scores.select("model").distinct())["model"])
     return [

@@ -8,9 +8,9 @@ from importlib.resources import files
 import pytest
 
 from qianmian.audiences import AudienceRegistry, materialize
+from qianmian.audiences.populations import population
 from qianmian.errors import InputError, NotFoundError
 from qianmian.ingest import ingest_file
-from qianmian.metrics.populations import population
 from qianmian.metrics.tgi import tgi_report
 from qianmian.store import connect
 

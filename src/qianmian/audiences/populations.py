@@ -1,5 +1,7 @@
 """Named populations for TGI and reports: small specs that become tables of `user_id`.
 
+They live with audiences because one kind is a saved audience (metrics never import audiences).
+
     all                    consumers with any event (in `period` when given)
     aipl:L  aipl:P+L       consumers holding one of the stages as of `as_of`
     lifecycle:lost         consumers in a lifecycle state as of `as_of` (active, silent, churning, lost)
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
+from qianmian.audiences.membership import stored_members
 from qianmian.dates import DateLike, Period
 from qianmian.errors import InputError
 from qianmian.metrics.aipl import STAGES, store_stages
@@ -32,8 +35,6 @@ def population(store: Store, spec: str, *, as_of: DateLike | None = None, period
     if kind == "users":
         return _users(store.table("users"), arg, spec)
     if kind == "audience":
-        from qianmian.audiences.membership import stored_members  # here: audiences build on metrics
-
         if not arg:
             raise InputError("population", "audience:NAME with the name of a saved audience", spec)
         return stored_members(store, arg, as_of=as_of).select("user_id")
