@@ -26,8 +26,8 @@ from qianmian.clv.scores import (
 from qianmian.clv.summary import holdout_purchases
 from qianmian.dates import DateLike, check_days, to_date
 from qianmian.errors import InputError
-from qianmian.metrics.common import records
 from qianmian.store import Store
+from qianmian.store.rows import records
 
 TOP_BUCKET = 7
 

@@ -30,9 +30,10 @@ import scipy.sparse as sp
 
 from qianmian.dates import Period
 from qianmian.errors import InputError
-from qianmian.metrics.common import in_period, order_key, products, records
+from qianmian.metrics.common import in_period, order_key, products
 from qianmian.metrics.sessions import with_sessions
 from qianmian.store import Store
+from qianmian.store.rows import records
 
 Level = Literal["item", "category", "brand"]
 BasketKind = Literal["order", "session", "day"]

@@ -13,7 +13,6 @@ import datetime as dt
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 
 from qianmian.dates import DateLike, Period, check_days, end_of
 from qianmian.store.schema import NON_PRODUCT
@@ -71,17 +70,3 @@ def ratio(num: float | int | None, den: float | int | None) -> float | None:
     if num is None or den is None or den == 0:
         return None
     return float(num) / float(den)
-
-
-def records(frame: pd.DataFrame) -> list[dict]:
-    """Rows of a small result as plain Python dicts (NaN → None, numpy scalars → Python, dates → ISO)."""
-    out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return [{k: _plain(v) for k, v in row.items()} for row in out]
-
-
-def _plain(value: object) -> object:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value

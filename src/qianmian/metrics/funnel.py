@@ -34,9 +34,10 @@ import ibis.expr.types as ir
 from qianmian.dates import Period
 from qianmian.errors import InputError
 from qianmian.metrics import daily
-from qianmian.metrics.common import in_period, order_key, ratio, records, scoped, signed_amount
+from qianmian.metrics.common import in_period, order_key, ratio, scoped, signed_amount
 from qianmian.metrics.sessions import with_sessions
 from qianmian.store import Store
+from qianmian.store.rows import records
 from qianmian.store.schema import BEHAVIORS
 
 DEFAULT_STEPS: tuple[tuple[str, ...], ...] = (("view",), ("cart", "fav"), ("buy",))

@@ -31,8 +31,9 @@ import pandas as pd
 
 from qianmian.dates import Period
 from qianmian.errors import InputError
-from qianmian.metrics.common import in_period, order_key, records, scoped, signed_amount
+from qianmian.metrics.common import in_period, order_key, scoped, signed_amount
 from qianmian.store import Store
+from qianmian.store.rows import records
 
 PARTS = ("gain", "retain", "boost", "widen")
 MIN_GMV = 1e-6

@@ -27,8 +27,9 @@ import ibis.expr.types as ir
 
 from qianmian.dates import DateLike, as_of_label, check_days, end_of
 from qianmian.errors import InputError
-from qianmian.metrics.common import order_key, records, scoped, signed_amount
+from qianmian.metrics.common import order_key, scoped, signed_amount
 from qianmian.store import Store
+from qianmian.store.rows import records
 
 STATES = ("active", "silent", "churning", "lost")
 CUSTOMERS = ("new", "returning")

@@ -27,9 +27,9 @@ import ibis.expr.types as ir
 
 from qianmian.dates import DateLike, as_of_label
 from qianmian.errors import InputError
-from qianmian.metrics.common import records
 from qianmian.metrics.lifecycle import LifecycleRules, lifecycle_states
 from qianmian.store import Store
+from qianmian.store.rows import records
 
 Cells = Literal["eight", "grid"]
 

@@ -22,8 +22,9 @@ import ibis.expr.types as ir
 
 from qianmian.dates import Period
 from qianmian.errors import InputError
-from qianmian.metrics.common import in_period, products, records
+from qianmian.metrics.common import in_period, products
 from qianmian.store import Store
+from qianmian.store.rows import records
 
 PRODUCT_DIMENSIONS = ("category_id", "item_id", "brand_id")
 """Dimensions of goods: TGI over them leaves out non-product items (postage, fees…)."""

@@ -14,8 +14,8 @@ from qianmian.api.auth import require
 from qianmian.api.deps import services
 from qianmian.api.routers._params import plain, run
 from qianmian.api.services import Services
-from qianmian.metrics.common import records
 from qianmian.store import Store
+from qianmian.store.rows import records
 
 router = APIRouter(prefix="/v1/data", tags=["data"], dependencies=[require("read")])
 

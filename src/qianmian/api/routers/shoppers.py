@@ -30,8 +30,8 @@ from qianmian.api.routers._params import date_query, day, plain, run
 from qianmian.api.services import Services
 from qianmian.dates import end_of
 from qianmian.errors import InputError
-from qianmian.metrics.common import records
 from qianmian.store import Store
+from qianmian.store.rows import records
 from qianmian.storefront.experiences import DEFAULT_AUDIENCE, parse_experience
 from qianmian.storefront.greeting import category_label
 from qianmian.storefront.service import StorefrontService
