@@ -107,6 +107,21 @@ def preview(
                    [] if picked is None else picked.user_id.tolist())
 
 
+def rule_flags(registry: AudienceRegistry, name_or_rule: str, *, as_of: DateLike) -> ibis.Table:
+    """Every consumer as of `as_of` (`user_id`) with `hit` = member of the rule (or saved audience)."""
+    rule = registry.get(name_or_rule).rule if registry.exists(name_or_rule) else name_or_rule
+    tree = check(rule, audience_exists=registry.exists)
+    return compile_flags({"hit": tree}, sources(registry.store, as_of=as_of, rules=[tree], registry=registry))
+
+
+def latest_sizes(store: Store) -> dict[str, tuple[int, Any]]:
+    """Members per audience at the latest materialized day: name → (members, that day)."""
+    m = store.table("audience_members")
+    latest = m.filter(m.as_of == m.as_of.max().as_scalar())
+    sizes = store.execute(latest.group_by(["audience", "as_of"]).aggregate(members=latest.count()))
+    return {r["audience"]: (int(r["members"]), r["as_of"]) for r in sizes.to_dict("records")}
+
+
 def preview_audience(
     registry: AudienceRegistry, name_or_rule: str, *, as_of: DateLike, sample: int = 10, random_state: int = 0,
 ) -> Preview:

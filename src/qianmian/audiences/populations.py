@@ -12,14 +12,19 @@ They live with audiences because one kind is a saved audience (metrics never imp
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 import ibis.expr.types as ir
 
-from qianmian.audiences.membership import stored_members
+from qianmian.audiences.membership import rule_flags, stored_members
+from qianmian.audiences.registry import AudienceRegistry
 from qianmian.dates import DateLike, Period
 from qianmian.errors import InputError
 from qianmian.metrics.aipl import STAGES, store_stages
 from qianmian.metrics.common import in_period
 from qianmian.metrics.lifecycle import CUSTOMERS, STATES, lifecycle_states
+from qianmian.metrics.tgi import TGIReport, tgi_report
 from qianmian.store import Store
 
 KINDS = ("all", "aipl", "lifecycle", "customer", "users", "audience")
@@ -60,3 +65,23 @@ def _users(users: ir.Table, arg: str, spec: str) -> ir.Table:
     if not eq or column not in users.columns:
         raise InputError("population", f"users:COLUMN=VALUE with a column of {list(users.columns)}", spec)
     return users.filter(users[column].cast("string") == value).select("user_id").distinct()
+
+
+def rule_tgi(
+    registry: AudienceRegistry, rule: str, *, as_of: dt.date, days: int, reference: str | None = None,
+    by: str = "category_id", behaviors: Sequence[str] | None = None, min_count: int = 5, limit: int = 20,
+) -> TGIReport:
+    """TGI of the rule's (or saved audience's) members against all consumers as of `as_of` (the
+    population the rule is evaluated on, as in a preview's total), or against the members of
+    `reference` (another rule or saved audience), over `by`, counting events of the last `days` days."""
+    window = Period(as_of - dt.timedelta(days=days - 1), as_of)
+    flags = rule_flags(registry, rule, as_of=as_of)
+    target, population = flags.filter(flags.hit).select("user_id"), flags.select("user_id")
+    if reference is not None:
+        try:
+            ref = rule_flags(registry, reference, as_of=as_of)
+        except InputError as exc:  # say which of the two rules is wrong
+            raise InputError(f"reference {exc.field}", exc.expected, exc.received) from exc
+        population = ref.filter(ref.hit).select("user_id")
+    return tgi_report(registry.store, target=target, reference=population, by=by, behaviors=behaviors, period=window,
+                      min_count=min_count, limit=limit)

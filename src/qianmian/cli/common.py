@@ -150,8 +150,9 @@ def warn(message: str) -> None:
 
 def data_last_day(store: Store) -> dt.date | None:
     """The day of the store's last event (None for an empty store)."""
-    ev = store.table("events")
-    last = store.execute(ev.ts.max())
+    from qianmian.store.summary import last_event_ts
+
+    last = last_event_ts(store)
     return None if last is None or last != last else to_date(last.to_pydatetime() if hasattr(last, "to_pydatetime") else last)
 
 

@@ -18,6 +18,7 @@ from qianmian.cli.common import (
     settings,
 )
 from qianmian.ingest import LAYOUTS, ingest_file
+from qianmian.ingest.history import quarantined_rows
 
 
 def ingest(
@@ -89,9 +90,7 @@ def quarantine(
 ) -> None:
     """Rows that were rejected, with file, record number, raw content and the reason."""
     with errors_to_exit():
-        s = open_store(store)
-        q = s.table("quarantine")
-        df = s.execute(q.order_by([q.source, q.row_number]).limit(limit))
+        df = quarantined_rows(open_store(store), limit=limit)
     rows = [{k: (None if v != v else v) for k, v in r.items()} for r in df.drop(columns=["quarantined_at"]).to_dict("records")]
     if json:
         print_json(rows)

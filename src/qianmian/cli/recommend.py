@@ -97,7 +97,9 @@ def _cutoff(store, as_of: str | None) -> dt.datetime:
     without it, all events (said out loud)."""
     if as_of:
         return end_of(as_of, "--as-of")
-    last = store.execute(store.table("events").ts.max())
+    from qianmian.store.summary import last_event_ts
+
+    last = last_event_ts(store)
     if last is None:
         raise InputError("events", "at least one event to train on", "an empty events table")
     cutoff = (

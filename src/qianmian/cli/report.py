@@ -376,13 +376,11 @@ def rfm(
     chart: Path | None = ChartOption, store: str | None = StoreOption, json: bool = JsonOption,
 ) -> None:
     """RFM scores (1…bins by percent rank) and named cells, computed in the engine."""
-    from qianmian.metrics.lifecycle import lifecycle_states
-    from qianmian.metrics.rfm import rfm_report, rfm_scores
+    from qianmian.metrics.rfm import rfm_report, store_rfm_scores
 
     def build(s: Any) -> Any:
         if consumers is not None:
-            scored = rfm_scores(lifecycle_states(s.table("events"), as_of=as_of, brand=brand, category=category),
-                                bins=bins, cells=cells)  # type: ignore[arg-type]
+            scored = store_rfm_scores(s, as_of=as_of, bins=bins, cells=cells, brand=brand, category=category)  # type: ignore[arg-type]
             s.execute(scored).to_csv(consumers, index=False)
         return rfm_report(s, as_of=as_of, bins=bins, cells=cells, brand=brand, category=category)  # type: ignore[arg-type]
 

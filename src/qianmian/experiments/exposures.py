@@ -95,3 +95,12 @@ def ingest_exposures(store: Store, path: str | Path) -> int:
     """Load an exposure file into the store; returns the rows written."""
     table = read_exposure_file(path)
     return log_exposures(store, table)
+
+
+def exposure_counts(store: Store) -> dict[str, dict[str, Any]]:
+    """Per experiment: `exposures` (rows), `shoppers` (distinct users), `first_ts` and `last_ts`."""
+    x = store.table("exposures")
+    x = x.filter(x.experiment.notnull())
+    seen = store.execute(x.group_by("experiment").aggregate(exposures=x.count(), shoppers=x.user_id.nunique(),
+                                                            first_ts=x.ts.min(), last_ts=x.ts.max()))
+    return {r["experiment"]: r for r in seen.to_dict("records")}

@@ -106,6 +106,21 @@ class RFMReport:
         return asdict(self)
 
 
+def store_rfm_scores(
+    store: Store,
+    *,
+    as_of: DateLike,
+    bins: int = 5,
+    cells: Cells = "eight",
+    rules: LifecycleRules = LifecycleRules(),
+    brand: str | None = None,
+    category: str | None = None,
+) -> ir.Table:
+    """`rfm_scores` of every consumer of the store's events as of `as_of` (one row each)."""
+    states = lifecycle_states(store.table("events"), as_of=as_of, rules=rules, brand=brand, category=category)
+    return rfm_scores(states, bins=bins, cells=cells)
+
+
 def rfm_report(
     store: Store,
     *,
@@ -117,7 +132,7 @@ def rfm_report(
     category: str | None = None,
 ) -> RFMReport:
     """Execute `rfm_summary(rfm_scores(lifecycle_states(...)))`, largest cells first."""
-    states = lifecycle_states(store.table("events"), as_of=as_of, rules=rules, brand=brand, category=category)
-    frame = store.execute(rfm_summary(rfm_scores(states, bins=bins, cells=cells)))
+    scores = store_rfm_scores(store, as_of=as_of, bins=bins, cells=cells, rules=rules, brand=brand, category=category)
+    frame = store.execute(rfm_summary(scores))
     frame = frame.sort_values(["consumers", "cell"], ascending=[False, True])
     return RFMReport(as_of=as_of_label(as_of), cells_kind=cells, bins=bins, cells=records(frame), total=int(frame.consumers.sum()))

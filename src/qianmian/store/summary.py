@@ -39,3 +39,8 @@ def summary(store: Store, *, now: dt.datetime | None = None) -> dict[str, Any]:
         **span,
         **({"future_events": int(row["future_events"] or 0)} if now is not None else {}),
     }
+
+
+def last_event_ts(store: Store) -> Any:
+    """The time of the store's last event, as the engine returns it (None or NaT for no events)."""
+    return store.execute(store.table("events").ts.max())

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from qianmian.errors import InputError
+from qianmian.store import Store
 
 EARTH_RADIUS_KM: Final = 6371.0088
 
@@ -57,6 +58,12 @@ def nearest_stores(stores: ibis.Table, *, lat: float, lon: float, k: int = 3) ->
     a = ibis.greatest(ibis.least(a, 1.0), 0.0)
     distance = (a.sqrt().asin() * (2 * EARTH_RADIUS_KM)).name("distance_km")
     return located.mutate(distance_km=distance).order_by(["distance_km", "store_id"]).limit(k)
+
+
+def nearest_store_rows(store: Store, *, lat: float, lon: float, k: int = 3) -> list[dict[str, Any]]:
+    """`nearest_stores` on the store's `stores` table, as plain rows (missing values → None)."""
+    frame = store.execute(nearest_stores(store.table("stores"), lat=lat, lon=lon, k=k))
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from collections import OrderedDict
 from dataclasses import asdict
 from typing import Any, Literal
 
-import ibis
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
@@ -22,7 +21,6 @@ from qianmian.api.auth import require
 from qianmian.api.deps import services
 from qianmian.api.routers._params import date_query, day, plain, run
 from qianmian.api.services import Services
-from qianmian.dates import Period
 from qianmian.errors import InputError
 from qianmian.store import Store
 
@@ -113,51 +111,26 @@ def rule_warning_dicts(store: Store, rule: str) -> list[dict[str, Any]]:
     return [w.to_dict() for w in rule_warnings(store, check(text, audience_exists=registry.exists), text)]
 
 
-def rule_flags(store: Store, rule: str, *, as_of: dt.date) -> ibis.Table:
-    """Every consumer as of `as_of` (`user_id`) with `hit` = member of the rule (or saved audience)."""
-    from qianmian.audiences import check
-    from qianmian.audiences.membership import sources
-    from qianmian.audiences.rules import compile_flags
+def listing(store: Store) -> list[dict[str, Any]]:
+    """Current audiences by priority, each with its members at the latest materialized day."""
+    from qianmian.audiences.membership import latest_sizes
 
-    registry = _registry(store)
-    tree = check(_rule_of(registry, rule), audience_exists=registry.exists)
-    return compile_flags({"hit": tree}, sources(store, as_of=as_of, rules=[tree], registry=registry))
+    sizes = latest_sizes(store)
+    found = [a.to_dict() for a in _registry(store).list()]
+    for a in found:
+        members, as_of = sizes.get(a["name"], (None, None))
+        a["members"] = members
+        a["materialized_as_of"] = None if as_of is None else str(as_of)[:10]
+    return found
 
 
 def audience_tgi(store: Store, body: TGIIn) -> dict[str, Any]:
-    """TGI of the rule's members against all consumers as of `as_of` (the population the rule is
-    evaluated on, as in the preview's total) — or against the members of `reference`, another rule
-    or saved audience — over `by`, counting events of the last `days` days."""
-    from qianmian.metrics.tgi import tgi_report
+    from qianmian.audiences.populations import rule_tgi
 
     as_of = day(body.as_of, "as_of")
-    window = Period(as_of - dt.timedelta(days=body.days - 1), as_of)
-    flags = rule_flags(store, body.rule, as_of=as_of)
-    target, reference = flags.filter(flags.hit).select("user_id"), flags.select("user_id")
-    if body.reference is not None:
-        try:
-            ref = rule_flags(store, body.reference, as_of=as_of)
-        except InputError as exc:  # say which of the two rules is wrong
-            raise InputError(f"reference {exc.field}", exc.expected, exc.received) from exc
-        reference = ref.filter(ref.hit).select("user_id")
-    r = tgi_report(store, target=target, reference=reference, by=body.by, behaviors=body.behaviors, period=window,
-                   min_count=body.min_count, limit=body.limit)
+    r = rule_tgi(_registry(store), body.rule, as_of=as_of, days=body.days, reference=body.reference, by=body.by,
+                 behaviors=body.behaviors, min_count=body.min_count, limit=body.limit)
     return {"rule": body.rule, "as_of": str(as_of), "days": body.days, "reference": body.reference or "all consumers", **r.to_dict()}
-
-
-def listing(store: Store) -> list[dict[str, Any]]:
-    """Current audiences by priority, each with its members at the latest materialized day."""
-    registry = _registry(store)
-    found = [a.to_dict() for a in registry.list()]
-    m = store.table("audience_members")
-    latest = m.filter(m.as_of == m.as_of.max().as_scalar())
-    sizes = store.execute(latest.group_by(["audience", "as_of"]).aggregate(members=latest.count()))
-    by_name = {r["audience"]: r for r in sizes.to_dict("records")}
-    for a in found:
-        hit = by_name.get(a["name"])
-        a["members"] = int(hit["members"]) if hit else None
-        a["materialized_as_of"] = str(hit["as_of"])[:10] if hit else None
-    return found
 
 
 @router.get(P, summary="Current audiences by priority (with members at the latest materialized day)", dependencies=[require("read")])

@@ -65,14 +65,11 @@ def define(body: ExperimentIn) -> Any:
 def listing(store: Store) -> list[dict[str, Any]]:
     """Every definition with its exposures so far (rows and distinct shoppers)."""
     from qianmian.experiments import ExperimentRegistry
+    from qianmian.experiments.exposures import exposure_counts
     from qianmian.experiments.registry import to_row
 
     rows = [to_row(e) for e in ExperimentRegistry(store).list()]
-    x = store.table("exposures")
-    x = x.filter(x.experiment.notnull())
-    seen = store.execute(x.group_by("experiment").aggregate(exposures=x.count(), shoppers=x.user_id.nunique(),
-                                                            first_ts=x.ts.min(), last_ts=x.ts.max()))
-    by_name = {r["experiment"]: r for r in seen.to_dict("records")}
+    by_name = exposure_counts(store)
     for r in rows:
         hit = by_name.get(r["name"], {})
         r.update(exposures=int(hit.get("exposures", 0)), shoppers=int(hit.get("shoppers", 0)),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from qianmian.api.auth import require
 from qianmian.api.deps import services
 from qianmian.api.services import Services
-from qianmian.storefront.nearby import nearest_stores
+from qianmian.storefront.nearby import nearest_store_rows
 
 router = APIRouter(tags=["stores"], dependencies=[require("read")])
 
@@ -21,6 +21,5 @@ def nearest(
     k: int = Query(3, ge=1, le=100),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
-    frame = svc.locked(lambda: svc.store.execute(nearest_stores(svc.store.table("stores"), lat=lat, lon=lon, k=k)))
-    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    rows = svc.locked(lambda: nearest_store_rows(svc.store, lat=lat, lon=lon, k=k))
     return {"lat": lat, "lon": lon, "stores": rows}
