@@ -6,7 +6,7 @@
 2. create the Nivea template's eight audiences and materialize them as of the slice's last day;
 3. train the recommendation models on every event of the slice (skipped when a version exists);
 4. create the seed's 2:8 storefront experiment (20% personalized pages, 80% the default page);
-5. console examples (`qianmian.web.demo`): an A/A check experiment with simulated exposures,
+5. console examples (`qianmian.demo.console`): an A/A check experiment with simulated exposures,
    labelled as such, so the Experiments page has a result to read.
 """
 
@@ -76,7 +76,7 @@ def experiment(store: Store, data_dir: Path) -> dict:
 
 def console_examples(store: Store, data_dir: Path) -> object:
     """The console's examples: an A/A check experiment whose exposures are simulated (labelled so)."""
-    from qianmian.web.demo import demo_step
+    from qianmian.demo.console import demo_step
 
     return demo_step(store, data_dir)
 
