@@ -258,7 +258,7 @@ def read_results_file(store: Store, path: str | Path) -> ir.Table:
         raise InputError("file", "an existing CSV or Parquet file", str(p))
     suffixes = "".join(p.suffixes).lower()
     if suffixes.endswith((".parquet", ".pq")):
-        return store.con.read_parquet(str(p))
+        return store.read_file(p, "parquet")
     if suffixes.endswith((".csv", ".csv.gz", ".tsv")):
         return _checked_csv(store, p)
     raise InputError("file", "a .csv, .csv.gz or .parquet file", p.name)
@@ -270,7 +270,7 @@ def _checked_csv(store: Store, p: Path) -> ir.Table:
     if p.stat().st_size == 0:
         raise InputError("file", "a CSV with a header row and at least one data row", f"{p.name}: an empty file")
     try:
-        table = store.con.read_csv(str(p))
+        table = store.read_file(p, "csv")
     except Exception as exc:  # duckdb's own parse errors, said once with the file's name
         raise InputError("file", "a readable CSV with a header row", f"{p.name}: {str(exc).splitlines()[0]}") from exc
     cols = list(table.columns)

@@ -77,6 +77,12 @@ class Store:
         """The rows of `expr` as a stream of Arrow record batches (for results too big to hold)."""
         return self.con.to_pyarrow_batches(expr, chunk_size=chunk_size)
 
+    def read_file(self, path: Path, kind: Literal["csv", "parquet"]) -> ibis.Table:
+        """A CSV or Parquet file as a table of this store, registered rather than copied (the
+        engine's own reader, so its parse errors are the engine's)."""
+        reader = self.con.read_parquet if kind == "parquet" else self.con.read_csv
+        return reader(str(path))
+
     def count(self, name: str) -> int:
         return int(self.execute(self.table(name).count()))
 
