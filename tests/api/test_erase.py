@@ -56,7 +56,7 @@ def test_erase_leaves_nothing_anywhere(shared_data, tmp_path):
     from qianmian.config import Settings
     from qianmian.ingest import ingest_file
     from qianmian.recommend import train
-    from qianmian.recommend.train import DEFAULT_MODELS, ModelSpec
+    from qianmian.recommend.train import DEFAULT_MODELS, ModelSpec, recency
     from qianmian.store import connect
     from qianmian.storefront.privacy import remaining
 
@@ -68,7 +68,7 @@ def test_erase_leaves_nothing_anywhere(shared_data, tmp_path):
     AudienceRegistry(store).create("browsers", "count(view, 30d) >= 1", at=CLOCK)
     materialize(store, AS_OF)
     by_name = {m.name: m for m in DEFAULT_MODELS}
-    models = [by_name[n] for n in ("popular", "trending", "covisit", "cart")] + [ModelSpec("home", "als", {"factors": 16}, by_name["als"].matrix)]
+    models = [by_name[n] for n in ("popular", "trending", "covisit", "cart")] + [ModelSpec("home", "als", {"factors": 16}, recency(120.0))]
     models_dir = tmp_path / "data" / "models"
     train(store, as_of=AS_OF, models_dir=models_dir, models=models, holdout_days=None)
     train(store, as_of=AS_OF, models_dir=models_dir, models=models, holdout_days=None)  # two versions on disk

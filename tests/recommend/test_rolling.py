@@ -149,17 +149,16 @@ def test_peer_warnings_are_kept_out():
     assert not seen
 
 
-def test_home_weights_fall_back_to_one_short_window_when_history_is_short(tiny_store):
-    """20 days of synthetic events: no 28-day window has history before it, so `home` learns on one
-    window of `holdout_days`, exactly as a one-window blend of that length does."""
+def test_blend_weights_fall_back_to_one_short_window_when_history_is_short(tiny_store):
+    """20 days of synthetic events: no 28-day window has history before it, so a blend asking for
+    two such windows learns on one window of `holdout_days`, exactly as a one-window blend does."""
     import dataclasses
 
     from qianmian.recommend.train import DEFAULT_MODELS, _blend_window, _checked, fit_bundle, learn_blend
 
     specs = _checked(DEFAULT_MODELS[:8])
     bundle = fit_bundle(tiny_store, as_of=AS_OF, specs=specs)
-    home = specs["home"]
-    assert home.params["windows"] == 2 and home.params["holdout_days"] == 28.0
+    home = dataclasses.replace(specs["home"], params={"holdout_days": 28.0, "windows": 2})
     got = learn_blend(tiny_store, home, specs, bundle, as_of=AS_OF, holdout_days=5.0)
     one = dataclasses.replace(home, params={"holdout_days": 5.0, "windows": 1})
     assert got == learn_blend(tiny_store, one, specs, bundle, as_of=AS_OF, holdout_days=5.0)

@@ -3,7 +3,8 @@
 `train(store, as_of=...)` builds each distinct training matrix once in the engine
 (`qianmian.recommend.matrix`), fits every model of `DEFAULT_MODELS` (or the ones given), learns
 each blend's weights on a holdout window just before the cutoff (parts refitted on the events
-before the window, weights chosen by Recall@k on what shoppers touched in the window), learns each
+before the window, weights chosen by Recall@k on what shoppers touched in the window; a blend with
+`params={"learn": False}`, as the default `home`, keeps its given weights), learns each
 ranker on the days before the cutoff (each day: parts refitted on the events before it, target =
 what shoppers touched that day), and writes the bundle as the next version under `models_dir`.
 """
@@ -39,11 +40,19 @@ Step = Callable[[str], None]
 BUY_ONLY = MatrixSpec(view=0.0, fav=0.0, cart=0.0, buy=1.0)
 
 
-def recency(half_life_days: float) -> MatrixSpec:
+def recency(half_life_days: float | None) -> MatrixSpec:
     """How recently, and how strongly, the shopper last touched the item: the strongest
-    behaviour's weight (buy 1, cart 0.75, fav 0.5, view 0.25) x 2^(-age / half-life), at most 1.
-    On a 0-1 scale, so that EASE's l2 and ALS's alpha mean what they mean in protocol R1."""
+    behaviour's weight (buy 1, cart 0.75, fav 0.5, view 0.25) x 2^(-age / half-life), at most 1
+    (None: no decay, the strongest behaviour only). On a 0-1 scale, so that EASE's l2 and ALS's
+    alpha mean what they mean in protocol R1."""
     return MatrixSpec(view=0.25, fav=0.5, cart=0.75, buy=1.0, half_life_days=half_life_days, aggregate="max")
+
+
+HOME_WEIGHTS: tuple[float, ...] = (1.0, 0.25, 0.25)
+"""The `home` blend's fixed weights: EASE on 120-day recency, plus EASE on 60-day recency and on
+undecayed recency at a quarter weight each. Chosen on R1's three rolling validation windows
+(docs/recommend.md), where weights learned inside `train` on windows before each cutoff fell
+below EASE alone; `home` therefore does not learn its weights (`"learn": False`)."""
 
 
 DEFAULT_MODELS: tuple[ModelSpec, ...] = (
@@ -52,14 +61,14 @@ DEFAULT_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("covisit", "covisit", {"normalize": "cosine", "neighbours": 100}),
     ModelSpec("cart", "covisit", {"normalize": "conditional", "neighbours": 100}, BUY_ONLY, rows="order"),
     ModelSpec("ease", "ease", {"l2": 200.0}, recency(120.0)),
-    ModelSpec("rp3beta", "rp3beta", {"alpha": 0.8, "beta": 0.5}, recency(60.0)),
-    ModelSpec("als", "als", {"factors": 64, "regularization": 0.05, "alpha": 1.0}, recency(120.0)),
+    ModelSpec("ease_60d", "ease", {"l2": 200.0}, recency(60.0)),
+    ModelSpec("ease_all", "ease", {"l2": 200.0}, recency(None)),
     ModelSpec(
         "home",
         "blend",
-        {"holdout_days": 28.0, "windows": 2},
-        parts=("ease", "rp3beta", "als", "trending"),
-        weights=(1.0, 0.25, 0.25, 0.0),
+        {"learn": False},
+        parts=("ease", "ease_60d", "ease_all"),
+        weights=HOME_WEIGHTS,
     ),
     ModelSpec("layer_history", "history", {}, MatrixSpec(half_life_days=1.0), level="category"),
     ModelSpec("layer_history_hours", "history", {}, MatrixSpec(half_life_days=0.25), level="category"),
@@ -111,7 +120,7 @@ def train(
     specs = _checked(models)
     bundle = fit_bundle(store, as_of=as_of, specs=specs, on_step=on_step)
     for spec in specs.values():
-        if spec.kind == "blend" and holdout_days:
+        if spec.kind == "blend" and holdout_days and spec.params.get("learn", True):
             weights = learn_blend(store, spec, specs, bundle, as_of=as_of, holdout_days=holdout_days, random_state=random_state)
             specs[spec.name] = dataclasses.replace(spec, weights=tuple(weights))
             _step(on_step, f"blend {spec.name}")

@@ -318,7 +318,10 @@ def rolling_summary(rows: Sequence[Row]) -> list[str]:
             f"{c['ratio']:.3f}× (95% paired bootstrap [{c['ratio_lo']:.3f}, {c['ratio_hi']:.3f}], {c['users']} shoppers)"
         )
         if "best_single" in c:
-            line += f"; best single model of ours {c['best_single']} {c['best_single_recall']:.4f}"
+            line += (
+                f"; best single model of ours {c['best_single']} {c['best_single_recall']:.4f} "
+                f"(served − it {c['served'] - c['best_single_recall']:+.4f}, 95% [{c['vs_single_lo']:+.4f}, {c['vs_single_hi']:+.4f}])"
+            )
         if "rules_cost" in c:
             line += f"; rules cost {c['rules_cost']:+.4f} recall"
         lines.append(line)
