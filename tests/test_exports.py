@@ -14,12 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from qianmian.audiences import AudienceRegistry, materialize
+from qianmian.consumers.consent import set_consent
 from qianmian.errors import InputError, NotFoundError
 from qianmian.exports import KINDS, Request, export, format_of
 from qianmian.ingest import ingest_file
 from qianmian.metrics.aipl import aipl_report
 from qianmian.store import connect
-from qianmian.storefront.privacy import set_consent
 
 SLICE = files("qianmian.demo") / "taobao_ub_84k.csv.gz"
 AS_OF = dt.date(2017, 12, 3)

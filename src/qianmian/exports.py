@@ -15,7 +15,7 @@ Ibis' Spark backend collects the result on the driver first):
 | `crowds` | clustered consumer | `user_id`, `crowd`, `crowd_name`, `micro_group` (strategy crowds, `k` given or by silhouette) |
 | `quarantine` | row refused at ingestion | file, row number, raw record, field, reason |
 
-Consumer-level kinds leave out shoppers who opted out (`users.consent = false`): they are never
+Consumer-level kinds leave out shoppers who opted out (`qianmian.consumers.consent.opted_out_table`): they are never
 profiled, so never handed to a channel. An audience exports the members stored by its latest
 materialization up to `as_of` (`qianmian audience materialize`), exactly what the storefront uses.
 """
@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from qianmian.consumers.consent import opted_out_table
 from qianmian.errors import InputError
 from qianmian.store import Store
 
@@ -161,8 +162,7 @@ def expression(store: Store, req: Request) -> ibis.Table:
     kind = kind_of(req)
     t = kind.build(store, req)
     if kind.consumers:
-        users = store.table("users")
-        t = t.anti_join(users.filter(users.consent == ibis.literal(False)).select("user_id"), "user_id")
+        t = t.anti_join(opted_out_table(store.table("users")), "user_id")
     return t.order_by(list(kind.order))
 
 

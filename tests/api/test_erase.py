@@ -97,7 +97,7 @@ def test_erase_leaves_nothing_anywhere(shared_data, tmp_path):
         assert _model_traces(models_dir, user) == []
         assert user not in _wal_user_ids(tmp_path / "data" / "wal")
         sf = svc.storefront
-        assert sf.snapshot.membership.audiences_of(user) == [] and sf.tags_of(user) == [] and sf.live.recent(user) == []
+        assert sf.snapshot.membership.audiences_of(user) == [] and svc.tags.tags_of(user) == [] and sf.live.recent(user) == []
         assert sf.recommender.bundle.users.get(user) is None
         # everyone else is untouched
         assert svc.locked(remaining, store, other)["events"] > 0 and sf.recommender.bundle.users.get(other) is not None

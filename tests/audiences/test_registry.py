@@ -7,16 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from qianmian.audiences import (
-    AudienceRegistry,
-    MembershipIndex,
-    RuleError,
-    active_tags,
-    materialize,
-    remove_tags,
-    set_tags,
-)
+from qianmian.audiences import AudienceRegistry, MembershipIndex, RuleError, materialize
 from qianmian.audiences.membership import preview_audience
+from qianmian.consumers.tags import active_tags, remove_tags, set_tags
 from qianmian.errors import ConflictError, InputError, NotFoundError
 from qianmian.store import connect
 

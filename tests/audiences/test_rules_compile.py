@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from qianmian.audiences.rules import Sources, check, compile_flags
-from qianmian.audiences.tags import active_tags_table, remove_tags, set_tags
+from qianmian.consumers.tags import active_tags_table, remove_tags, set_tags
 
 AS_OF = dt.date(2024, 3, 31)
 END = dt.datetime(2024, 4, 1)

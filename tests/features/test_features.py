@@ -7,7 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from qianmian.audiences.tags import set_tags
+from qianmian.consumers.tags import set_tags
+from qianmian.consumers.weights import BEHAVIOR_WEIGHTS
 from qianmian.errors import InputError
 from qianmian.features import FeatureSpec, category_features, consumer_features
 
@@ -110,9 +111,11 @@ def test_online_retail_matches_pandas(retail) -> None:
     spend = (ev.amount.fillna(0) * sign).groupby(ev.user_id).sum()
     spend = spend[spend.index.isin(buys.user_id)]  # monetary is defined for buyers; return-only ids get 0
     recent = ev[(ev.ts >= end - pd.Timedelta(days=365)) & (ev.category_id != "non-product")]  # the interest window, goods only
-    top = (recent.groupby(["user_id", "category_id"]).size().rename("n").reset_index()
-           .sort_values(["user_id", "n", "category_id"], ascending=[True, False, True]).drop_duplicates("user_id"))
+    weight = recent.assign(w=recent.behavior.map(BEHAVIOR_WEIGHTS).fillna(0.0)).groupby(["user_id", "category_id"]).w.sum()
+    top = (weight[weight > 0].reset_index()  # returns weigh nothing: a return-only shopper has no top category
+           .sort_values(["user_id", "w", "category_id"], ascending=[True, False, True]).drop_duplicates("user_id"))
     assert len(got) == 4383
     assert (got.buy_30d == buy_30d.reindex(got.index).fillna(0).astype(int)).all()
     assert got.monetary.sub(spend.reindex(got.index).fillna(0.0)).abs().max() < 1e-6
     assert (got.top_category.reindex(top.user_id) == top.set_index("user_id").category_id).all()
+    assert got.top_category.notna().sum() == len(top)

@@ -27,9 +27,9 @@ def ask(svc: RecommendService, user: str, scene: str, k: int = 12):
 
 
 def test_self_tags_load_latest_row_per_tag(svc):
-    assert svc.user_tags["u1"] == ["budget", "unscented"]
-    assert "u4" not in svc.user_tags  # the tag was removed later
-    assert "u7" in svc.opted_out
+    assert svc.consumers.tags_of("u1") == ("budget", "unscented")
+    assert svc.consumers.tags_of("u4") == ()  # the tag was removed later
+    assert not svc.consumers.consents("u7")
 
 
 @pytest.mark.parametrize("scene", [s for s in SCENES if s != "layers"])
@@ -46,7 +46,7 @@ def test_layers_skip_categories_with_nothing_to_show(svc):
     svc.set_stock([item_id(2, j) for j in range(8)], [0] * 8)
     for user in ("u1", "u2", "u5"):
         assert "cat2" not in {r.item_id for r in svc.recommend(user, "layers", 6)}
-    svc.set_tags("u2", ["no-scent"])  # "no-<x>" excludes items tagged x; every category keeps unscented items
+    svc.consumers.put_tags("u2", ["no-scent"])  # "no-<x>" excludes items tagged x; every category keeps unscented items
     assert {r.item_id for r in svc.recommend("u2", "layers", 6)} <= {f"cat{c}" for c in range(N_CATEGORIES)}
 
 
@@ -122,7 +122,7 @@ def test_rules_diversity_pins_and_boosts(models_dir, tiny_store):
 def test_forget_drops_personal_state(svc):
     svc.observe({"user_id": "u1", "item_id": item_id(4, 2), "behavior": "cart", "ts": 5})
     svc.forget("u1")
-    assert svc.live.recent("u1") == [] and "u1" not in svc.user_tags
+    assert svc.live.recent("u1") == [] and svc.consumers.tags_of("u1") == ("budget", "unscented")  # tags are the snapshot's
     assert {r.reason for r in svc.recommend("u1", "home", 5)} <= {"popular right now", "popular with your audience"}
 
 

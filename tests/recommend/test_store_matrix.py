@@ -55,9 +55,10 @@ def test_matrix_matches_pandas_on_every_engine(store):
 
 
 def test_ids_categories_tags_and_consent_on_every_engine(store):
+    from qianmian.consumers.consent import load_opted_out
+    from qianmian.consumers.tags import load_tags
     from qianmian.recommend.ids import IdMap
     from qianmian.recommend.matrix import distinct_ids, item_categories
-    from qianmian.recommend.service import load_opted_out, load_user_tags
 
     store.append("events", synthetic.events(n_users=8, days=20, seed=4))
     store.append("items", synthetic.items().head(5))
@@ -78,7 +79,7 @@ def test_ids_categories_tags_and_consent_on_every_engine(store):
     cat_of = item_categories(store, items, cats, cutoff=end_of(AS_OF))
     expected = cats.index([f"cat{i.split('-')[0][1:]}" for i in items.ids])
     np.testing.assert_array_equal(cat_of, expected)
-    assert load_user_tags(store) == {"u2": ["vegan"]}
+    assert load_tags(store) == {}  # u1 removed unscented; u2's record has no `active`, which reads as a removal
     assert load_opted_out(store) == {"u3"}
     assert isinstance(users, IdMap)
 
@@ -91,7 +92,7 @@ def test_train_and_serve(tiny_store, tmp_path):
     again = train(tiny_store, as_of=AS_OF, models_dir=tmp_path, holdout_days=None)
     assert again.name == "v0002"
     svc = RecommendService.load(tmp_path, store=tiny_store, version="v0001")
-    assert svc.user_tags["u1"] == ["budget", "unscented"]
+    assert svc.consumers.tags_of("u1") == ("budget", "unscented")
     recs = svc.recommend("u1", "home", 5)
     assert len(recs) == 5 and all(r.reason for r in recs)
     assert svc.bundle.as_of == "2024-03-16T00:00:00"

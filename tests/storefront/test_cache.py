@@ -7,8 +7,10 @@ import threading
 
 import pandas as pd
 
+from qianmian.recommend.serving import Recommendation
 from qianmian.storefront.cache import LRU
 from qianmian.storefront.config import StorefrontFile
+from qianmian.storefront.input import TagService
 from qianmian.storefront.service import Collaborators, StorefrontService
 
 NOW = dt.datetime(2017, 12, 4, 10)
@@ -30,10 +32,13 @@ class CountingRecommender:
 
     def recommend(self, user_id, scene, k=10, item_id=None, cart=None):
         self.calls += 1
-        return [{"item_id": f"i{self.calls}", "score": 1.0, "reason": "test"}]
+        return [Recommendation(f"i{self.calls}", 1.0, "test")]
 
     def similar(self, item_id, k=10):
         return []
+
+    def popular(self, k=10):
+        return [Recommendation("p1", 1.0, "popular")]
 
     def observe(self, event):
         pass
@@ -52,7 +57,7 @@ def test_cached_rails_follow_live_events_tags_and_refresh(store):
     assert home() == first and rec.calls == 1  # served from the cache
     sf.observe([{"user_id": "u1", "item_id": "i9", "category_id": "c", "behavior": "view"}])
     assert home() != first and rec.calls == 2  # a live event: new key
-    sf.set_tags("u1", ["vegan"], now=NOW)
+    TagService(store, lock=sf.lock, consumers=sf.consumers).set_tags("u1", ["vegan"], now=NOW)
     home()
     assert rec.calls == 3  # new tags: new key
     sf.refresh()

@@ -8,8 +8,9 @@ import ibis
 import pandas as pd
 import pytest
 
+from qianmian.consumers.consent import set_consent
 from qianmian.store.rollup import refresh_rollup
-from qianmian.storefront.privacy import erase_user, remaining, set_consent
+from qianmian.storefront.privacy import erase_user, remaining
 
 NOW = dt.datetime(2017, 12, 4, 10)
 

@@ -24,10 +24,13 @@ from qianmian.api.durable import DurableLog
 from qianmian.api.wal import Record
 from qianmian.api.wiring import collaborators
 from qianmian.config import Settings
+from qianmian.consumers.snapshot import Consumers
 from qianmian.errors import ConfigError
 from qianmian.store import Store
 from qianmian.store.schema import EVENTS, EXPOSURES
 from qianmian.storefront import config as storefront_config
+from qianmian.storefront.input import GuideService, TagService
+from qianmian.storefront.privacy import ConsentService, ErasureService
 from qianmian.storefront.service import StorefrontService
 
 log = logging.getLogger("qianmian.api")
@@ -69,7 +72,12 @@ class Services:
     lock: threading.RLock = field(default_factory=threading.RLock)
     keyring: KeyRing = field(init=False)
     log: DurableLog = field(init=False)
+    consumers: Consumers = field(default_factory=Consumers)  # the snapshot of shoppers every service below shares
     storefront: StorefrontService = field(init=False)
+    tags: TagService = field(init=False)
+    guide: GuideService = field(init=False)
+    consent: ConsentService = field(init=False)
+    erasure: ErasureService = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -84,13 +92,19 @@ class Services:
             interval=s.writer_interval_seconds,
             quarantine=self.quarantine,
         )
+        config = storefront_config.load(s.experiences_file)
         self.storefront = StorefrontService(
             self.store,
             lock=self.lock,
-            config=storefront_config.load(s.experiences_file),
+            config=config,
             collaborators=collaborators(s, self.extras),
             experiment_name=s.storefront_experiment,
+            consumers=self.consumers,
         )
+        self.tags = TagService(self.store, lock=self.lock, consumers=self.consumers)
+        self.guide = GuideService(config.questions, self.tags)
+        self.consent = ConsentService(self.store, lock=self.lock, consumers=self.consumers, storefront=self.storefront)
+        self.erasure = ErasureService(self.store, lock=self.lock, consumers=self.consumers, storefront=self.storefront)
 
     def locked(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn` holding the store lock (one connection is shared by every thread)."""

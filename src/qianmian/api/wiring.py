@@ -3,7 +3,8 @@
 - audiences: `qianmian.audiences.membership.MembershipIndex.load(store, as_of=None)` (the latest
   materialized day); fallback: nobody is in an audience (everyone gets the default experience);
 - recommendations: `qianmian.recommend.service.RecommendService.load(<data_dir>/models)` (the
-  latest trained version); fallback: popularity rails (`qianmian.storefront.recs.PopularRecommender`);
+  latest trained version, reading the storefront's shared `Consumers` snapshot); fallback:
+  popularity from the store (`qianmian.recommend.fallback.PopularRecommender`);
 - experiments: `ExperimentRegistry(store).get(settings.storefront_experiment)` and `assign`.
 
 Tests inject their own through `create_app(..., recommender=..., load_membership=...)`.
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from qianmian.config import Settings
+from qianmian.consumers.snapshot import Consumers
 from qianmian.store import Store
 from qianmian.storefront.service import Collaborators
 
@@ -46,11 +48,11 @@ def recommender_loader(models: Path) -> Any | None:
         log.info("recommendation package not installed: popularity rails")
         return None
 
-    def load(store: Store, audience_of: Any) -> Any | None:
+    def load(store: Store, audience_of: Any, consumers: Consumers) -> Any | None:
         if not models.is_dir() or not any(models.iterdir()):
             log.info("no trained models in %s: popularity rails", models)
             return None
-        return RecommendService.load(models, store=store, audience_of=audience_of)
+        return RecommendService.load(models, store=store, audience_of=audience_of, consumers=consumers)
 
     return load
 

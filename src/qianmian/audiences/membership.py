@@ -25,7 +25,7 @@ from qianmian.audiences.rules import tree as T
 from qianmian.audiences.rules.catalog import FIELDS
 from qianmian.audiences.rules.compiler import CLV_TERMS, UPLIFT_TERMS
 from qianmian.audiences.rules.scores import scores_table
-from qianmian.audiences.tags import active_tags_table
+from qianmian.consumers.tags import active_tags_table
 from qianmian.dates import DateLike, end_of, to_date
 from qianmian.errors import InputError, NotFoundError
 from qianmian.features import PART_OF, PARTS, FeatureSpec, Part, consumer_features

@@ -274,7 +274,7 @@ def set_(
     json: bool = JsonOption,
 ) -> None:
     """Record tags a consumer declared; prints the consumer's active tags."""
-    from qianmian.audiences import set_tags
+    from qianmian.consumers.tags import set_tags
 
     with errors_to_exit():
         when = _when(at)
@@ -288,7 +288,7 @@ def set_(
 @tags_app.command("show")
 def show_tags(user: str = typer.Argument(...), store: str | None = StoreOption, json: bool = JsonOption) -> None:
     """A consumer's active self-tags."""
-    from qianmian.audiences import active_tags
+    from qianmian.consumers.tags import active_tags
 
     with errors_to_exit():
         active = active_tags(open_store(store), user)

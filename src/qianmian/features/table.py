@@ -10,10 +10,10 @@ Columns (all computed from events with `ts` before the end of `as_of`):
 - `customer` (new/returning), `lifecycle` (active/silent/churning/lost), `first_purchase`,
   `last_purchase`, `recency_days`, `frequency` (orders), `monetary` (purchases − returns) from
   `qianmian.metrics.lifecycle.lifecycle_states`; `tenure_days` = days from the first purchase to `as_of`
-- `top_category`, `top_category_2`, `top_category_3`: the categories with the most events in the
-  interest window (ties → smaller id)
+- `top_category`, `top_category_2`, `top_category_3`: the categories with the largest behaviour-weighted
+  engagement in the interest window (`qianmian.consumers.interests.top_categories`; ties → smaller id)
 - `gender`, `city`, `country`, `traits` (JSON text) from `users`
-- `tags`: active self-tags, comma-separated and sorted
+- `tags`: active self-tags, comma-separated and sorted (`qianmian.consumers.tags` reading rule)
 - `p_alive`, `expected_purchases_{N}d`, `clv_{N}d` (part "clv", only when asked for): BG/NBD +
   Gamma-Gamma fitted on the buys before the end of `as_of` (`qianmian.clv`, docs/clv.md); NULL for
   consumers without a purchase
@@ -21,7 +21,7 @@ Columns (all computed from events with `ts` before the end of `as_of`):
 Per-category and per-brand counts are a long table of their own: `category_features`.
 
 Consumers = everyone with an event before the end of `as_of` or a row in `users`, except those
-who opted out (`users.consent = false`): they are never profiled.
+who opted out (`qianmian.consumers.consent.opted_out_table`): they are never profiled.
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ from typing import Literal
 
 import ibis
 
+from qianmian.consumers.consent import opted_out_table
+from qianmian.consumers.interests import top_categories
+from qianmian.consumers.tags import active_tags_table
 from qianmian.dates import DateLike, end_of, to_date
 from qianmian.errors import InputError
-from qianmian.metrics.common import products
 from qianmian.store import Store
 from qianmian.store.schema import BEHAVIORS
 
@@ -167,8 +169,11 @@ def category_features(
 
 
 def _consumers(past: ibis.Table, users: ibis.Table) -> ibis.Table:
+    """Everyone with an event or a `users` row, except those who opted out (never profiled)."""
     ids = past.select(user_id=past.user_id.cast("string")).union(users.select(user_id=users.user_id.cast("string")), distinct=True)
-    return ids.filter(ids.user_id.notnull())
+    out = opted_out_table(users)
+    ids = ids.filter(ids.user_id.notnull())
+    return ids.anti_join(out, ids.user_id == out.user_id.cast("string"))
 
 
 def _attach(left: ibis.Table, right: ibis.Table, fill: object) -> ibis.Table:
@@ -201,32 +206,26 @@ def _lifecycle(states: ibis.Table, day: dt.date) -> ibis.Table:
     )
 
 
-def _top_categories(past: ibis.Table, end: dt.datetime, spec: FeatureSpec) -> ibis.Table:
-    recent = products(past)
-    recent = recent.filter(recent.category_id.notnull(), recent.ts >= end - dt.timedelta(days=spec.interest_days))
-    per = recent.group_by("user_id", "category_id").aggregate(n=recent.count())
-    order = [ibis.desc(per.n), per.category_id]
-    ranked = per.mutate(rank=ibis.row_number().over(group_by=per.user_id, order_by=order))
+def _top_categories(events: ibis.Table, end: dt.datetime, spec: FeatureSpec) -> ibis.Table:
+    """The `top_n` top categories of the interest window, one column each (`qianmian.consumers.interests`)."""
+    ranked = top_categories(events, n=spec.top_n, end=end, days=spec.interest_days)
     names = ["top_category"] + [f"top_category_{k}" for k in range(2, spec.top_n + 1)]
     metrics = {name: ranked.category_id.max(where=ranked.rank == k) for k, name in enumerate(names)}
-    return ranked.filter(ranked.rank < spec.top_n).group_by("user_id").aggregate(**metrics)
+    return ranked.group_by("user_id").aggregate(**metrics)
 
 
 def _tags(user_tags: ibis.Table, as_of: DateLike) -> ibis.Table:
-    from qianmian.audiences.tags import active_tags_table  # here: the audiences package imports this one
-
     active = active_tags_table(user_tags, as_of=as_of)
     tags = ibis.literal(",").join(active.tag.collect(distinct=True).sort())  # sorted on every engine
     return active.group_by("user_id").aggregate(tags=tags)
 
 
 def _finish(table: ibis.Table, users: ibis.Table, end: dt.datetime) -> ibis.Table:
-    profile = users.select("user_id", "gender", "city", "country", "traits", "consent", "member_since")
+    profile = users.select("user_id", "gender", "city", "country", "traits", "member_since")
     t = _attach(table, profile, None)
-    t = t.filter(t.consent.fill_null(True))
     extra: dict[str, ibis.Value] = {}
     if "_member_joins" in t.columns:
         extra["member"] = (t.member_since.notnull() & (t.member_since < end)) | (t._member_joins > 0)
     if "frequency" in t.columns:
         extra.update(frequency=t.frequency.fill_null(0), monetary=t.monetary.fill_null(0.0))
-    return t.mutate(**extra).drop("consent", "member_since", *(["_member_joins"] if "_member_joins" in t.columns else []))
+    return t.mutate(**extra).drop("member_since", *(["_member_joins"] if "_member_joins" in t.columns else []))

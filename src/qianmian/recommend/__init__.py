@@ -7,7 +7,8 @@ reasons, and the offline evaluation harness (`qianmian.recommend.evaluate`).
 """
 
 from qianmian.recommend.rules import Rules
-from qianmian.recommend.service import Recommendation, RecommendService
+from qianmian.recommend.service import RecommendService
+from qianmian.recommend.serving import Recommendation, Serving
 from qianmian.recommend.train import DEFAULT_MODELS, ModelSpec, train
 
-__all__ = ["DEFAULT_MODELS", "ModelSpec", "RecommendService", "Recommendation", "Rules", "train"]
+__all__ = ["DEFAULT_MODELS", "ModelSpec", "RecommendService", "Recommendation", "Rules", "Serving", "train"]

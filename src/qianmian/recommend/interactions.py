@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
+from qianmian.consumers.weights import BEHAVIOR_WEIGHTS
 from qianmian.errors import InputError
 
 Aggregate = Literal["sum", "max"]
@@ -29,15 +30,15 @@ Transform = Literal["none", "log1p", "binary"]
 class MatrixSpec:
     """How events become matrix cells: behaviour weights, time decay, per-cell aggregate, transform.
 
-    Behaviour weights apply when events are read (`qianmian.recommend.matrix`); the other fields
+    Behaviour weights (by default `qianmian.consumers.weights.BEHAVIOR_WEIGHTS`) apply when events are read (`qianmian.recommend.matrix`); the other fields
     apply in `Interactions.matrix`. `transform="log1p"` damps heavy repeaters, `"binary"` keeps
     only "touched or not" (after `aggregate="max"` with decay, a cell is the recency of the last touch).
     """
 
-    view: float = 1.0
-    fav: float = 2.0
-    cart: float = 3.0
-    buy: float = 4.0
+    view: float = BEHAVIOR_WEIGHTS["view"]
+    fav: float = BEHAVIOR_WEIGHTS["fav"]
+    cart: float = BEHAVIOR_WEIGHTS["cart"]
+    buy: float = BEHAVIOR_WEIGHTS["buy"]
     half_life_days: float | None = None
     aggregate: Aggregate = "sum"
     transform: Transform = "none"

@@ -7,7 +7,7 @@ Each cell is computed by one Ibis aggregation (the same expression on DuckDB and
 with w from `MatrixSpec` (view/fav/cart/buy; other behaviours weigh 0 and are dropped), age in
 days at the cutoff, AGG = sum or max. Rows are shoppers (`rows="user"`) or orders (`rows="order"`,
 buy events grouped by `order_id`, for "bought together"); columns are items or categories.
-Shoppers who opted out (`users.consent = false`) are never profiled, so their events are left out.
+Shoppers who opted out (`qianmian.consumers.consent.opted_out_table`) are never profiled, so their events are left out.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from qianmian.consumers.consent import opted_out_table
 from qianmian.dates import end_of
 from qianmian.errors import InputError
 from qianmian.recommend.ids import IdMap
@@ -30,8 +31,9 @@ from qianmian.store import Store
 
 Level = Literal["item", "category"]
 RowKey = Literal["user", "order"]
-BEHAVIOR_RANK = {"view": 1, "fav": 2, "cart": 3, "buy": 4}
-"""How strong a behaviour is, for reasons ("because you bought X" beats "viewed")."""
+BEHAVIOR_RANK = {b: rank for rank, b in enumerate(("view", "fav", "cart", "buy"), start=1)}
+"""How strong a behaviour is, an order (not a weight; weights are `qianmian.consumers.weights`), for
+reasons ("because you bought X" beats "viewed")."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,7 @@ def usable_events(
     if since is not None:
         ev = ev.filter(ev.ts >= ibis.literal(since))
     if users is not None:
-        opted_out = users.filter(users.consent == ibis.literal(False)).select("user_id")
-        ev = ev.anti_join(opted_out, "user_id")
+        ev = ev.anti_join(opted_out_table(users), "user_id")
     return ev
 
 

@@ -1,7 +1,8 @@
 """`RecommendService`: the serving object the storefront and API use.
 
 Loads a trained bundle, keeps the live recent-events buffer, applies the business rules and
-attaches a reason to every item. Nothing here reads the clock or trains.
+attaches a reason to every item. Self-tags and consent are read from a `qianmian.consumers.Consumers`
+snapshot, the same one the storefront holds. Nothing here reads the clock or trains.
 
 >>> svc = RecommendService.load("var/models", store=store)          # doctest: +SKIP
 >>> svc.observe({"user_id": "u1", "item_id": "i9", "behavior": "view", "ts": 1700000000})
@@ -12,15 +13,14 @@ attaches a reason to every item. Nothing here reads the clock or trains.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import ibis
 import numpy as np
 import scipy.sparse as sp
 
+from qianmian.consumers.snapshot import Consumers
 from qianmian.errors import InputError, NotFoundError
 from qianmian.recommend import reasons as R
 from qianmian.recommend import rules as rules_mod
@@ -41,19 +41,11 @@ from qianmian.recommend.scenes import (
     from_anchors,
     item_set_scores,
 )
+from qianmian.recommend.serving import Recommendation
 from qianmian.store import Store
 from qianmian.store.schema import NON_PRODUCT
 
 AudienceOf = Mapping[str, str] | Callable[[str], str | None]
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """One recommended item (or category, in the `layers` scene) with its score and reason."""
-
-    item_id: str
-    score: float
-    reason: str
 
 
 class RecommendService:
@@ -66,8 +58,7 @@ class RecommendService:
         catalog: Catalog | None = None,
         rules: Rules = Rules(),
         audience_of: AudienceOf | None = None,
-        user_tags: Mapping[str, Sequence[str]] | None = None,
-        opted_out: Iterable[str] = (),
+        consumers: Consumers | None = None,
         live: LiveBuffer | None = None,
         live_boost: float = 2.0,
         live_recency: float = 0.8,
@@ -77,8 +68,7 @@ class RecommendService:
         self.rules = rules
         self.live = live or LiveBuffer()
         self.live_boost, self.live_recency = float(live_boost), float(live_recency)
-        self.user_tags = {str(u): list(t) for u, t in (user_tags or {}).items()}
-        self.opted_out = {str(u) for u in opted_out}
+        self.consumers = consumers or Consumers()
         self.forgotten: set[str] = set()
         self._audience_of = audience_of
         self._audience_pop: dict[str, np.ndarray] = {}
@@ -87,35 +77,28 @@ class RecommendService:
     def load(
         cls, models_dir: Path | str, *, version: str | None = None, store: Store | None = None, **kwargs: Any
     ) -> RecommendService:
-        """Load the bundle (latest version by default); with a store, also the catalog, self-tags and consent."""
+        """Load the bundle (latest version by default); with a store, also the catalog and (unless a
+        shared `consumers` snapshot is given) the shoppers' self-tags and consent."""
         bundle = load_bundle(resolve(models_dir, version))
         if store is not None:
             kwargs.setdefault("catalog", Catalog.from_store(store, bundle.items, bundle.item_category))
-            kwargs.setdefault("user_tags", load_user_tags(store))
-            kwargs.setdefault("opted_out", load_opted_out(store))
+            if kwargs.get("consumers") is None:
+                kwargs["consumers"] = Consumers.load(store, profiles=False)
         return cls(bundle, **kwargs)
 
     # -- state updates --------------------------------------------------------------------------
     def observe(self, event: Mapping[str, Any] | LiveEvent) -> None:
         """Feed one event to the live buffer (ignored for shoppers who opted out)."""
         e = event if isinstance(event, LiveEvent) else LiveEvent.usable(event)
-        if e is not None and e.user_id not in self.opted_out:  # anonymous and item-less events re-rank nothing
+        if e is not None and self.consumers.consents(e.user_id):  # anonymous and item-less events re-rank nothing
             self.live.observe(e)
 
     def forget(self, user_id: str) -> None:
-        """Drop everything personal held for `user_id` (live events, tags, history rows)."""
+        """Drop what this service holds for `user_id` (live events, history rows); tags and consent
+        live in the shared `consumers` snapshot (`Consumers.forget`)."""
         uid = str(user_id)
         self.live.forget(uid)
-        self.user_tags.pop(uid, None)
         self.forgotten.add(uid)
-
-    def set_tags(self, user_id: str, tags: Sequence[str]) -> None:
-        self.user_tags[str(user_id)] = list(tags)
-
-    def set_opted_out(self, user_id: str, opted_out: bool = True) -> None:
-        (self.opted_out.add if opted_out else self.opted_out.discard)(str(user_id))
-        if opted_out:
-            self.forget(user_id)
 
     def set_stock(self, item_ids: Sequence[str], stock: Sequence[float]) -> None:
         self.catalog = self.catalog.with_stock(item_ids, stock)
@@ -135,7 +118,7 @@ class RecommendService:
         if not isinstance(k, int) or k < 1:
             raise InputError("k", "a positive integer", k)
         uid = None if user_id is None else str(user_id)
-        personal = uid is not None and uid not in self.opted_out
+        personal = uid is not None and self.consumers.consents(uid)
         if scene in PERSONAL and not personal:
             return self._trending_layers(k) if scene == "layers" else self._finish(self._trending(), k, None)
         if scene == "home":
@@ -149,6 +132,10 @@ class RecommendService:
             return self.similar(_required(item_id, "item_id"), k, user_id=owner)
         context = list(cart or ()) + ([item_id] if item_id else [])
         return self._basket(owner, context, k, complements=scene == "post_purchase")
+
+    def popular(self, k: int = 10) -> list[Recommendation]:
+        """The most popular items right now, for everyone (the trained `trending` model, rules applied)."""
+        return self._finish(self._trending(), k, None)
 
     def similar(self, item_id: str, k: int = 10, *, user_id: str | None = None) -> list[Recommendation]:
         """Items most similar to `item_id` (item-page rail)."""
@@ -313,7 +300,7 @@ class RecommendService:
         return i
 
     def _tags(self, uid: str | None) -> list[str]:
-        return self.user_tags.get(uid, []) if uid is not None else []
+        return list(self.consumers.tags_of(uid)) if uid is not None else []
 
     def _audience(self, uid: str) -> str | None:
         a = self._audience_of
@@ -341,24 +328,3 @@ def _required(value: str | None, name: str) -> str:
     if not value:
         raise InputError(name, "an id for this scene", value)
     return value
-
-
-def load_user_tags(store: Store) -> dict[str, list[str]]:
-    """Active self-tags per user from `user_tags`: per (user, tag) the latest row wins."""
-    if "user_tags" not in store.list_tables():
-        return {}
-    t = store.table("user_tags")
-    w = ibis.window(group_by=[t.user_id, t.tag], order_by=[ibis.desc(t.ts)])
-    latest = t.mutate(rn=ibis.row_number().over(w))
-    active = latest.filter(latest.rn == 0, latest.active.fill_null(True)).select("user_id", "tag")
-    frame = store.to_pyarrow(active).to_pandas()
-    return {str(u): sorted(g.tag.astype(str)) for u, g in frame.groupby("user_id")}
-
-
-def load_opted_out(store: Store) -> set[str]:
-    """Users whose `consent` is false."""
-    if "users" not in store.list_tables():
-        return set()
-    u = store.table("users")
-    frame = store.to_pyarrow(u.filter(u.consent == ibis.literal(False)).select("user_id")).to_pandas()
-    return set(frame.user_id.astype(str))

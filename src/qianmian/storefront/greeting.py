@@ -5,7 +5,8 @@ format specs, other names) is refused when the experience is saved, so rendering
 or leak data.
 
 The predicted need is, in order: the category of what the shopper is doing right now (their
-live events this session, weighted by behaviour: view 1, fav 2, cart 3); else the need their
+live events this session, weighted by behaviour as in `qianmian.consumers.activity.live_category`:
+view 1, fav 2, cart 3); else the need their
 audience names (a "coffee" audience needs coffee); else the category they engaged with most in
 their history; else a neutral fallback. Category ids become words through the `labels` map; a
 category without a label is said plainly ("category 3898483"), unless its id is itself a word
@@ -33,7 +34,6 @@ from qianmian.errors import InputError
 
 PLACEHOLDERS: Final = frozenset({"name", "need"})
 FALLBACK_NEED: Final = "something you'll love"
-BEHAVIOR_WEIGHT: Final[Mapping[str, float]] = {"view": 1.0, "click": 1.0, "search": 1.0, "fav": 2.0, "cart": 3.0}
 
 
 def check_template(template: str, field: str = "greeting") -> str:

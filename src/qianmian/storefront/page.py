@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from qianmian.recommend.serving import Recommendation
 from qianmian.storefront.experiences import Experience, Rail
 from qianmian.storefront.greeting import render
 from qianmian.storefront.guide import Question
-from qianmian.storefront.recs import Recommendation
 
 
 @dataclass(frozen=True)

@@ -1,47 +1,29 @@
 """Privacy (seed 002: shoppers trade data only with brands that respect it): consent and erasure.
 
-- Consent lives in `users.consent`; `False` means opted out: from then on the shopper gets the
-  default, non-personalized page, their live events are not profiled, they are not assigned to
+- `ConsentService` records consent (`qianmian.consumers.consent`: `users.consent`, `False` = opted
+  out) and applies it at once: from then on the shopper gets the default, non-personalized page,
+  their live events are not kept, the models stop using their history, they are not assigned to
   experiments and their pages are not logged.
 - `erase_user` deletes every row of the shopper from every table that has a user column —
   the core tables (events, users, user_tags, exposures) and any domain table (features,
-  audience membership, experiment units …) — and reports the count per table. Model vectors and
-  the write-ahead log are handled by the caller (see `qianmian.api.routers.users`).
+  audience membership, experiment units …) — and reports the count per table. `ErasureService`
+  also drops them from the snapshots, the live buffer and the models; the write-ahead log is
+  handled by the caller (see `qianmian.api.routers.users`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+import threading
+from typing import Any, Final
 
-import pandas as pd
-
-from qianmian.errors import InputError
+from qianmian.consumers.consent import check_user, set_consent
+from qianmian.consumers.snapshot import Consumers
 from qianmian.store import Store
+from qianmian.storefront.service import StorefrontService
 
 USER_COLUMNS: Final[tuple[str, ...]] = ("user_id", "unit_id")
 """Columns that identify a shopper in any table."""
-
-
-def check_user(user_id: str) -> str:
-    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
-        raise InputError("user_id", "a non-empty id of at most 256 characters", user_id)
-    return user_id
-
-
-def set_consent(store: Store, user_id: str, consent: bool, *, now: dt.datetime) -> None:
-    """Record the shopper's consent, keeping the rest of their `users` row."""
-    uid = check_user(user_id)
-    users = store.table("users")
-    row = store.execute(users.filter(users.user_id == uid))
-    if row.empty:
-        row = pd.DataFrame({"user_id": [uid]})
-    row = row.iloc[:1].assign(consent=consent, updated_at=pd.Timestamp(now))
-    times = row.select_dtypes(include=["datetime64"]).columns
-    row[times] = row[times].astype("datetime64[us]")  # Spark cannot read nanosecond parquet timestamps
-    with store.transaction():
-        store.delete_where("users", "user_id", [uid])
-        store.append("users", row)
 
 
 def user_tables(store: Store) -> dict[str, list[str]]:
@@ -70,3 +52,37 @@ def remaining(store: Store, user_id: str) -> dict[str, int]:
         t = store.table(table)
         out[table] = sum(int(store.execute(t.filter(t[c] == user_id).count())) for c in cols)
     return out
+
+
+class ConsentService:
+    """Record a shopper's consent and apply it to serving at once."""
+
+    def __init__(self, store: Store, *, lock: threading.RLock, consumers: Consumers, storefront: StorefrontService) -> None:
+        self.store = store
+        self.lock = lock
+        self.consumers = consumers
+        self.storefront = storefront
+
+    def set_consent(self, user_id: str, consent: bool, *, now: dt.datetime) -> None:
+        with self.lock:
+            set_consent(self.store, user_id, consent, now=now)
+        self.consumers.put_consent(user_id, consent)
+        if not consent:
+            self.storefront.withdraw(user_id)
+
+
+class ErasureService:
+    """Erase a shopper from the store, the shared snapshot, the live buffer and the models."""
+
+    def __init__(self, store: Store, *, lock: threading.RLock, consumers: Consumers, storefront: StorefrontService) -> None:
+        self.store = store
+        self.lock = lock
+        self.consumers = consumers
+        self.storefront = storefront
+
+    def erase(self, user_id: str) -> dict[str, Any]:
+        """``{"tables": rows deleted per table, "models": what the models did}``."""
+        with self.lock:
+            tables = erase_user(self.store, user_id)
+        self.consumers.forget(user_id)
+        return {"tables": tables, "models": self.storefront.forget(user_id)}

@@ -16,8 +16,11 @@ Per request (no query on this path):
 Each step is recorded in one `page.Decision`, from which the page's `decision` and `reasons` are
 read ("Why this page" in the console).
 
-Snapshots (experiences, profiles, self-tags, popularity, stores, audience membership, the
-experiment) are rebuilt by `refresh`, which the API calls at start and on a timer.
+Snapshots (experiences, popularity, stores, audience membership, the experiment, and the shared
+`qianmian.consumers.Consumers` — profiles, consent, self-tags) are rebuilt by `refresh`, which the
+API calls at start and on a timer. This service composes pages and serves products; self-tags and
+the guide (`storefront.input`), consent and erasure (`storefront.privacy`) are services of their own
+over the same `Consumers`.
 """
 
 from __future__ import annotations
@@ -34,33 +37,22 @@ from typing import Any, Protocol
 import orjson
 import pandas as pd
 
+from qianmian.consumers.activity import LiveActivity, cart_items, last_item, live_category
+from qianmian.consumers.consent import check_user
+from qianmian.consumers.snapshot import Consumers, Profile
 from qianmian.errors import InputError, NotFoundError, QianmianError
+from qianmian.recommend import erasure
+from qianmian.recommend.fallback import Popularity, PopularRecommender, load_popularity
+from qianmian.recommend.serving import Recommendation, Serving
 from qianmian.store import Store
 from qianmian.storefront import experiences as xp
-from qianmian.storefront import guide, privacy
+from qianmian.storefront import guide
 from qianmian.storefront.cache import LRU
 from qianmian.storefront.config import StorefrontFile, packaged_default
 from qianmian.storefront.experiences import Experience, Rail
 from qianmian.storefront.greeting import FALLBACK_NEED, predict_need
 from qianmian.storefront.nearby import StoreLocator
 from qianmian.storefront.page import Decision, PageInputs, RailDecision, compose, shown
-from qianmian.storefront.profiles import (
-    LiveActivity,
-    Profile,
-    Profiles,
-    cart_items,
-    last_item,
-    live_category,
-    load_profiles,
-)
-from qianmian.storefront.recs import (
-    Popularity,
-    PopularRecommender,
-    Recommendation,
-    Recommender,
-    as_recommendation,
-    load_popularity,
-)
 
 
 class Membership(Protocol):
@@ -77,20 +69,10 @@ class NoAudiences:
 @dataclass(frozen=True)
 class Snapshot:
     experiences: Mapping[str, Experience] = field(default_factory=dict)
-    profiles: Profiles = field(default_factory=Profiles)
-    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     popularity: Popularity = field(default_factory=Popularity)
     locator: StoreLocator = field(default_factory=lambda: StoreLocator(pd.DataFrame(columns=["store_id", "name", "city", "address", "lat", "lon"])))
     membership: Membership = field(default_factory=NoAudiences)
     experiment: Any = None  # qianmian.experiments.assignment.Experiment
-
-
-def load_tags(store: Store) -> dict[str, tuple[str, ...]]:
-    """Active self-tags of every shopper (through the audiences package's tag log rules)."""
-    from qianmian.audiences.tags import active_tags_table
-
-    frame = store.execute(active_tags_table(store.table("user_tags")))
-    return {str(u): tuple(sorted(g)) for u, g in frame.groupby("user_id")["tag"]}
 
 
 Assign = Callable[..., str | None]
@@ -107,8 +89,8 @@ class Served:
 class Collaborators:
     """Optional parts built by other packages; each has a fallback."""
 
-    recommender: Recommender | None = None
-    load_recommender: Callable[[Store, Callable[[str], str | None]], Recommender | None] | None = None
+    recommender: Serving | None = None
+    load_recommender: Callable[[Store, Callable[[str], str | None], Consumers], Serving | None] | None = None
     models_dir: Path | None = None
     load_membership: Callable[[Store], Membership] | None = None
     load_experiment: Callable[[Store, str], Any] | None = None
@@ -125,6 +107,7 @@ class StorefrontService:
         collaborators: Collaborators,
         experiment_name: str | None = None,
         live: LiveActivity | None = None,
+        consumers: Consumers | None = None,
     ) -> None:
         self.store = store
         self.lock = lock
@@ -132,9 +115,10 @@ class StorefrontService:
         self.parts = collaborators
         self.experiment_name = experiment_name
         self.live = live or LiveActivity()
+        self.consumers = consumers or Consumers()
         self.snapshot = Snapshot()
         self.popular = PopularRecommender(lambda: self.snapshot.popularity, self.live)
-        self.recommender: Recommender = collaborators.recommender or self.popular
+        self.recommender: Serving = collaborators.recommender or self.popular
         self.problems: dict[str, str] = {}
         self.rails = LRU[tuple[Recommendation, ...]]()
         self._id_prefix = uuid.uuid4().hex[:16]
@@ -150,7 +134,7 @@ class StorefrontService:
         if load is None:
             return "popularity" if self.recommender is self.popular else "injected"
         with self.lock:
-            loaded = self._try("recommender", lambda st: load(st, self.primary_audience), None)
+            loaded = self._try("recommender", lambda st: load(st, self.primary_audience, self.consumers), None)
         self.recommender = loaded or self.popular
         self._changed()
         return "trained models" if loaded else "popularity"
@@ -173,8 +157,8 @@ class StorefrontService:
         """Rebuild every snapshot from the store (a failing optional part keeps its last value)."""
         with self.lock:
             s = self.snapshot
-            s = replace(s, experiences=xp.load_all(self.store), profiles=load_profiles(self.store))
-            s = replace(s, tags=self._try("tags", load_tags, s.tags), popularity=load_popularity(self.store))
+            self._try("consumers", self.consumers.refresh, None)
+            s = replace(s, experiences=xp.load_all(self.store), popularity=load_popularity(self.store))
             s = replace(s, locator=StoreLocator.from_frame(self.store.execute(self.store.table("stores"))))
             if self.parts.load_membership is not None:
                 s = replace(s, membership=self._try("audiences", self.parts.load_membership, s.membership))
@@ -215,7 +199,7 @@ class StorefrontService:
         (the console's side-by-side preview of the test and control pages; such a page must not be logged).
         """
         snap = self.snapshot
-        profile = snap.profiles.get(privacy.check_user(user_id))
+        profile = self.consumers.profile(check_user(user_id))
         audiences = tuple(snap.membership.audiences_of(user_id)) if profile.consent else ()
         own, owner = self.experience_for(audiences)
         experiment, chosen = self._variant(user_id, audiences, now, force=variant) if profile.consent else (None, None)
@@ -233,8 +217,7 @@ class StorefrontService:
 
     def arm_of(self, user_id: str, *, now: dt.datetime) -> tuple[str | None, str | None]:
         """(experiment, variant) the storefront would assign the shopper now; (None, None) without one."""
-        profile = self.snapshot.profiles.get(user_id)
-        if not profile.consent:
+        if not self.consumers.consents(user_id):
             return None, None
         return self._variant(user_id, tuple(self.snapshot.membership.audiences_of(user_id)), now)
 
@@ -268,7 +251,7 @@ class StorefrontService:
         else:  # nothing about the shopper is used: the experience's own need, or the neutral words
             need, why = experience.need or FALLBACK_NEED, "not personalized"
         rails, rail_why = self._page_rails(profile.user_id, experience.rails, seen, personalized)
-        tags = self.snapshot.tags.get(profile.user_id, ()) if personalized else ()
+        tags = profile.tags if personalized else ()
         question = guide.next_question(self.config.questions, tags) if personalized and "guide" in experience.modules else None
         notes: list[str] = []
         nearby = self._nearby(profile, lat, lon, notes) if "nearby_store" in experience.modules else None
@@ -299,20 +282,22 @@ class StorefrontService:
 
     def _rail_source(self, rail: Rail, personalized: bool) -> str:
         if not personalized or rail.scene == "popular":
-            return "the most popular products with all shoppers"
+            if self.recommender is self.popular:
+                return "the most popular products with all shoppers (all-time popularity in the store: no trained models loaded)"
+            return "the most popular products with all shoppers (the trained models' trending popularity)"
         if self.recommender is self.popular:
             return "popularity re-ranked by the shopper's live activity (no trained models loaded)"
         return f"recommended for this shopper by the trained models ({rail.scene} scene)"
 
     def _cached_rail(self, user_id: str, rail: Rail, seen: list, personalized: bool) -> tuple[Recommendation, ...]:
         live = (len(seen), seen[-1].at) if seen else (0, 0.0)
-        who = (user_id, live, self.snapshot.tags.get(user_id, ())) if personalized and rail.scene != "popular" else None
-        key = (self.generation, who, rail.scene, rail.k)
+        who = (user_id, live, self.consumers.tags_of(user_id)) if personalized and rail.scene != "popular" else None
+        key = (self.generation, self.consumers.version, who, rail.scene, rail.k)
         return self.rails.get_or_compute(key, lambda: tuple(self._rail(user_id, rail, seen, personalized)))
 
     def _rail(self, user_id: str, rail: Rail, seen: list, personalized: bool) -> list[Recommendation]:
         if not personalized or rail.scene == "popular":
-            return self.popular.recommend("", "popular", rail.k)
+            return self.popular_items(rail.k)
         item = None
         if rail.scene == "similar":
             item = last_item(seen, frozenset({"view", "click", "fav", "cart"}))
@@ -356,20 +341,27 @@ class StorefrontService:
     # -- recommendations -----------------------------------------------------------------------
     def recommend(self, user_id: str, scene: str, k: int, *, item_id: str | None = None, cart: Sequence[str] | None = None) -> list[Recommendation]:
         """Recommendations for a scene; popularity when the shopper opted out or the model fails."""
-        if user_id and not self.snapshot.profiles.get(user_id).consent:
-            return self.popular.recommend("", "popular", k)
+        if user_id and not self.consumers.consents(user_id):
+            return self.popular_items(k)
         try:
-            recs = self.recommender.recommend(user_id, scene, k=k, item_id=item_id, cart=list(cart) if cart else None)
-            return [as_recommendation(r) for r in recs]
+            return self.recommender.recommend(user_id, scene, k=k, item_id=item_id, cart=list(cart) if cart else None)
         except QianmianError:
             raise
         except Exception as exc:  # a model failure must not cost the page its products
             self.problems["recommender"] = f"{type(exc).__name__}: {exc}"
             return self.popular.recommend(user_id, scene, k, item_id=item_id, cart=cart)
 
+    def popular_items(self, k: int) -> list[Recommendation]:
+        """The most popular products: the trained models' when loaded, else the store's all-time popularity."""
+        try:
+            return self.recommender.popular(k)
+        except Exception as exc:  # a model failure must not cost the page its products
+            self.problems["recommender"] = f"{type(exc).__name__}: {exc}"
+            return self.popular.popular(k)
+
     def similar(self, item_id: str, k: int) -> list[Recommendation]:
         try:
-            return [as_recommendation(r) for r in self.recommender.similar(item_id, k)]
+            return self.recommender.similar(item_id, k)
         except QianmianError:
             raise
         except Exception as exc:
@@ -378,47 +370,36 @@ class StorefrontService:
 
     def observe(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Feed live events to the page and the recommender (never for opted-out shoppers)."""
-        skip = self.snapshot.profiles.opted_out
+        skip = self.consumers.opted_out
         self.live.observe(rows, skip=skip)
         if self.recommender is not self.popular:
             for r in rows:
                 if r.get("user_id") not in skip:
                     self.recommender.observe(r)
 
-    # -- shopper input -------------------------------------------------------------------------
-    def set_tags(self, user_id: str, tags: Sequence[str], *, now: dt.datetime, source: str = "self", remove: Sequence[str] = (), replace_all: bool = False) -> list[str]:
-        """Set (and remove) self-tags; returns the shopper's active tags."""
-        from qianmian.audiences.tags import remove_tags, set_tags
-
-        uid = privacy.check_user(user_id)
-        self._require_consent(uid)
-        with self.lock:
-            active = set_tags(self.store, uid, tags, source=source, ts=now, replace=replace_all)
-            if remove:
-                active = remove_tags(self.store, uid, remove, source=source, ts=now)
-        self.snapshot = replace(self.snapshot, tags={**self.snapshot.tags, uid: tuple(active)})
+    # -- forgetting (consent withdrawn, erasure) -----------------------------------------------
+    def withdraw(self, user_id: str) -> None:
+        """The shopper opted out: their live events go, and the models stop using their history."""
+        self.live.forget(user_id)
+        self.recommender.forget(user_id)
         self._changed()
-        if hasattr(self.recommender, "set_tags"):  # tag filters in the recommendation rules
-            self.recommender.set_tags(uid, active)
-        return active
 
-    def tags_of(self, user_id: str) -> list[str]:
-        return list(self.snapshot.tags.get(user_id, ()))
+    def forget(self, user_id: str) -> dict[str, Any]:
+        """Erase the shopper from the live buffer, the cached rails and the models (disk and memory)."""
+        self.live.forget(user_id)
+        models = self._forget_in_models(user_id)
+        self.rails.clear()  # no cached rail may keep the shopper's recommendations
+        self._changed()
+        return models
 
-    def guide_next(self, user_id: str) -> guide.Question | None:
-        self._require_consent(user_id)
-        return guide.next_question(self.config.questions, self.snapshot.tags.get(user_id, ()))
-
-    def guide_answer(self, user_id: str, question_id: str, choices: Sequence[str], *, now: dt.datetime) -> list[str]:
-        add, drop = guide.answer_tags(self.config.questions, question_id, choices)
-        held = set(self.snapshot.tags.get(user_id, ()))
-        return self.set_tags(user_id, add, now=now, source="guide", remove=[t for t in drop if t in held])
-
-    def _require_consent(self, user_id: str) -> None:
-        from qianmian.errors import OptedOutError
-
-        if not self.snapshot.profiles.get(user_id).consent:
-            raise OptedOutError(f"user {user_id!r} opted out: no tags or guide answers are recorded")
+    def _forget_in_models(self, user_id: str) -> dict[str, Any]:
+        """Scrub the shopper from the bundles on disk, then reload (the old copy in memory goes)."""
+        self.recommender.forget(user_id)
+        if self.parts.models_dir is None:
+            return {"bundles_scrubbed": [], "serving": "injected" if self.recommender is not self.popular else "popularity"}
+        scrubbed = erasure.erase_user(self.parts.models_dir, user_id)
+        serving = self.load_models() if scrubbed else ("trained models" if self.recommender is not self.popular else "popularity")
+        return {"bundles_scrubbed": scrubbed, "serving": serving}
 
     # -- experiences ---------------------------------------------------------------------------
     def get_experience(self, audience: str) -> Experience:
@@ -445,37 +426,3 @@ class StorefrontService:
         with self.lock:
             xp.delete(self.store, audience)
         self.snapshot = replace(self.snapshot, experiences={k: v for k, v in self.snapshot.experiences.items() if k != audience})
-
-    # -- privacy -------------------------------------------------------------------------------
-    def set_consent(self, user_id: str, consent: bool, *, now: dt.datetime) -> None:
-        with self.lock:
-            privacy.set_consent(self.store, user_id, consent, now=now)
-        self.snapshot = replace(self.snapshot, profiles=self.snapshot.profiles.with_consent(user_id, consent))
-        self._changed()
-        if not consent:
-            self.live.forget(user_id)
-        if hasattr(self.recommender, "set_opted_out"):
-            self.recommender.set_opted_out(user_id, not consent)
-
-    def erase(self, user_id: str) -> dict[str, Any]:
-        """Erase the shopper from the store, the live buffer, the snapshots and the models."""
-        with self.lock:
-            tables = privacy.erase_user(self.store, user_id)
-        self.live.forget(user_id)
-        models = self._forget_in_models(user_id)
-        s = self.snapshot
-        self.snapshot = replace(s, profiles=s.profiles.without(user_id), tags={k: v for k, v in s.tags.items() if k != user_id})
-        self.rails.clear()  # no cached rail may keep the shopper's recommendations
-        self._changed()
-        return {"tables": tables, "models": models}
-
-    def _forget_in_models(self, user_id: str) -> dict[str, Any]:
-        """Scrub the shopper from the bundles on disk, then reload (the old copy in memory goes)."""
-        self.recommender.forget(user_id)
-        if self.parts.models_dir is None:
-            return {"bundles_scrubbed": [], "serving": "injected" if self.recommender is not self.popular else "popularity"}
-        from qianmian.recommend import erasure
-
-        scrubbed = erasure.erase_user(self.parts.models_dir, user_id)
-        serving = self.load_models() if scrubbed else ("trained models" if self.recommender is not self.popular else "popularity")
-        return {"bundles_scrubbed": scrubbed, "serving": serving}

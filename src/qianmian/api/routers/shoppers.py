@@ -61,8 +61,8 @@ def one(
     sf = svc.storefront
     experiment, variant = sf.arm_of(user_id, now=svc.clock())
     labels = sf.config.labels
-    found |= {"audiences": sf.snapshot.membership.audiences_of(user_id), "tags": sf.tags_of(user_id),
-              "consent": sf.snapshot.profiles.get(user_id).consent,
+    found |= {"audiences": sf.snapshot.membership.audiences_of(user_id), "tags": svc.tags.tags_of(user_id),
+              "consent": svc.consumers.consents(user_id),
               "experiment": None if experiment is None else {"name": experiment, "variant": variant, "arm": arm(sf, variant)},
               "storefront_experiment": running_experiment(sf),
               "categories": {str(e["category_id"]): category_label(str(e["category_id"]), labels) for e in found["recent"] if e.get("category_id")}}

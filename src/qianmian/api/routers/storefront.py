@@ -14,8 +14,8 @@ from fastapi.responses import Response
 
 from qianmian.api.auth import require
 from qianmian.api.routing import RequestRoute
+from qianmian.consumers.consent import check_user
 from qianmian.errors import InputError
-from qianmian.storefront.privacy import check_user
 
 router = APIRouter(tags=["storefront"], dependencies=[require("read")], route_class=RequestRoute)
 

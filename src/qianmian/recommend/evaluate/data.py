@@ -29,6 +29,9 @@ Protocol = Literal["R1", "R2"]
 R1_FILE = Path("online_retail_ii/online_retail_ii_2009_2010.csv.gz")
 R2_FILE = Path("taobao_userbehavior/ub_head_by_user_84k.csv")
 R2_BEHAVIOR_WEIGHTS = {"pv": 1.0, "fav": 2.0, "cart": 3.0, "buy": 4.0}
+"""Protocol R2's own definition (docs/recommend.md, "pv 1, fav 2, cart 3, buy 4"), on the raw Taobao
+file's behaviour codes: a published evaluation keeps its weights even if the product's
+`qianmian.consumers.weights.BEHAVIOR_WEIGHTS` change, so it is not read from there."""
 
 
 @dataclass(frozen=True)

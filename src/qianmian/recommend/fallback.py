@@ -1,56 +1,30 @@
-"""How the storefront gets products: a small protocol, and a popularity fallback.
+"""Popularity straight from the store, for serving before any model is trained.
 
-The page asks a `Recommender` for each rail's scene. The recommendation package's
-`RecommendService` (trained models, live re-ranking) fills it when models exist; otherwise
-`PopularRecommender` does — all-time behaviour-weighted popularity, overall and per category,
-re-ranked by the shopper's live activity — so the page always has products.
-
-Popularity of item i: Σ over its events of w(behaviour) with view 1, fav 2, cart 3, buy 4.
+`PopularRecommender` has the `Serving` shape: all-time behaviour-weighted popularity (the weights
+of `qianmian.consumers.weights`: view 1, fav 2, cart 3, buy 4), overall and per category,
+re-ranked by the shopper's live activity, so a storefront always has products. Once a bundle is
+trained, `RecommendService` serves instead (its `popular` is the trained `trending` model).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 
 import ibis
 import pandas as pd
 
+from qianmian.consumers.activity import LiveActivity, cart_items, live_category
+from qianmian.consumers.weights import weight_expr
+from qianmian.recommend.serving import Recommendation
 from qianmian.store import Store
-from qianmian.storefront.profiles import HISTORY_WEIGHT, LiveActivity, cart_items, live_category
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    item_id: str
-    score: float
-    reason: str
-
-    @cached_property
-    def as_json(self) -> dict[str, Any]:
-        """The rail entry as JSON data, built once (cached rails reuse it); do not mutate."""
-        return {"item_id": self.item_id, "score": round(self.score, 6), "reason": self.reason}
-
-
-class Recommender(Protocol):
-    """What the storefront needs (`qianmian.recommend.service.RecommendService` has this shape)."""
-
-    def recommend(self, user_id: str, scene: str, k: int = 10, item_id: str | None = None, cart: Sequence[str] | None = None) -> list[Any]: ...
-
-    def similar(self, item_id: str, k: int = 10) -> list[Any]: ...
-
-    def observe(self, event: Mapping[str, Any]) -> None: ...
-
-    def forget(self, user_id: str) -> None: ...
 
 
 def item_scores(events: ibis.Table) -> ibis.Table:
     """(item_id, category_id, score): behaviour-weighted popularity per item."""
-    w = ibis.cases(*[(events.behavior == b, v) for b, v in HISTORY_WEIGHT.items()], else_=0.0)
     known = events.filter(events.item_id.notnull())
-    return known.group_by("item_id").aggregate(category_id=known.category_id.min(), score=w.sum())
+    return known.group_by("item_id").aggregate(category_id=known.category_id.min(), score=weight_expr(known.behavior).sum())
 
 
 def top_per_category(scores: ibis.Table, n: int) -> ibis.Table:
@@ -92,7 +66,8 @@ class PopularRecommender:
         self._popularity = popularity
         self.live = live
 
-    def recommend(self, user_id: str, scene: str, k: int = 10, item_id: str | None = None, cart: Sequence[str] | None = None) -> list[Recommendation]:
+    def recommend(self, user_id: str | None, scene: str, k: int = 10, item_id: str | None = None,
+                  cart: Sequence[str] | None = None) -> list[Recommendation]:
         seen = self.live.recent(user_id) if user_id else []
         exclude = {s.item_id for s in seen if s.item_id}
         if scene in ("similar", "post_purchase") and item_id:
@@ -104,6 +79,10 @@ class PopularRecommender:
         category = live_category(seen)
         first = self._category(category, k, exclude, f"popular in category {category}, which you just viewed") if category else []
         return _merge(first, self._overall(k, exclude), k)
+
+    def popular(self, k: int = 10) -> list[Recommendation]:
+        """The most popular items with all shoppers (nothing personal)."""
+        return self._overall(k, set())
 
     def similar(self, item_id: str, k: int = 10, *, exclude: set[str] | None = None) -> list[Recommendation]:
         category = self._popularity().category_of.get(item_id)
@@ -144,11 +123,3 @@ def _take(pairs: Sequence[tuple[str, float]], k: int, exclude: set[str], reason:
 def _merge(first: list[Recommendation], second: list[Recommendation], k: int) -> list[Recommendation]:
     have = {r.item_id for r in first}
     return (first + [r for r in second if r.item_id not in have])[:k]
-
-
-def as_recommendation(rec: Any) -> Recommendation:
-    """Any object with item_id/score/reason (or a dict) as a `Recommendation`."""
-    if isinstance(rec, Recommendation):
-        return rec
-    get = rec.get if isinstance(rec, Mapping) else lambda name, default=None: getattr(rec, name, default)
-    return Recommendation(str(get("item_id")), float(get("score", 0.0) or 0.0), str(get("reason", "") or ""))

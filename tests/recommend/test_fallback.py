@@ -1,19 +1,13 @@
-"""Profiles and popularity snapshots agree with pandas references."""
+"""Popularity from the store (the fallback before any model is trained) agrees with pandas; live re-ranking."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from qianmian.storefront.profiles import (
-    HISTORY_WEIGHT,
-    LiveActivity,
-    cart_items,
-    last_item,
-    live_category,
-    load_profiles,
-)
-from qianmian.storefront.recs import PopularRecommender, load_popularity
+from qianmian.consumers.activity import LiveActivity, cart_items, last_item, live_category
+from qianmian.consumers.weights import BEHAVIOR_WEIGHTS
+from qianmian.recommend.fallback import Popularity, PopularRecommender, load_popularity
 
 
 def _events(seed: int = 3, n: int = 400) -> pd.DataFrame:
@@ -30,19 +24,7 @@ def _events(seed: int = 3, n: int = 400) -> pd.DataFrame:
 
 
 def _weighted(ev: pd.DataFrame) -> pd.DataFrame:
-    return ev.assign(w=ev.behavior.map(HISTORY_WEIGHT).fillna(0.0))
-
-
-def test_top_category_matches_pandas(store):
-    ev = _events()
-    store.append("events", ev)
-    store.append("users", pd.DataFrame({"user_id": ["u1", "u2"], "name": ["Li", None], "consent": [True, False]}))
-    prof = load_profiles(store)
-    w = _weighted(ev).groupby(["user_id", "category_id"]).w.sum().reset_index()
-    ref = w.sort_values(["user_id", "w", "category_id"], ascending=[True, False, True]).groupby("user_id").head(1)
-    expected = {u: c for u, c in zip(ref.user_id, ref.category_id) if u != "u2"}
-    assert dict(prof.top) == expected
-    assert prof.get("u1").name == "Li" and not prof.get("u2").consent and prof.get("u2").top_category is None
+    return ev.assign(w=ev.behavior.map(BEHAVIOR_WEIGHTS).fillna(0.0))
 
 
 def test_popularity_matches_pandas(store):
@@ -64,8 +46,6 @@ def test_live_activity_and_popular_reranking():
     seen = live.recent("u1")
     assert live_category(seen) == "c2" and last_item(seen, frozenset({"view"})) == "i1" and cart_items(seen) == ["i2"]
     assert live.recent("u9") == []
-    from qianmian.storefront.recs import Popularity
-
     pop = Popularity(overall=(("i5", 9.0), ("i1", 8.0)), by_category={"c2": (("i2", 5.0), ("i7", 4.0))}, category_of={"i2": "c2", "i7": "c2"})
     rec = PopularRecommender(lambda: pop, live)
     home = rec.recommend("u1", "home", 3)
@@ -74,3 +54,4 @@ def test_live_activity_and_popular_reranking():
     assert [r.item_id for r in rec.similar("i2", 5)] == ["i7"]
     live.forget("u1")
     assert [r.item_id for r in rec.recommend("u1", "home", 3)] == ["i5", "i1"]
+    assert [r.item_id for r in rec.popular(1)] == ["i5"]
