@@ -98,8 +98,8 @@ def test_erase_leaves_nothing_anywhere(shared_data, tmp_path):
         assert user not in _wal_user_ids(tmp_path / "data" / "wal")
         sf = svc.storefront
         assert sf.snapshot.membership.audiences_of(user) == [] and svc.tags.tags_of(user) == [] and sf.live.recent(user) == []
-        assert sf.recommender.bundle.users.get(user) is None
+        assert sf.products.serving.bundle.users.get(user) is None
         # everyone else is untouched
-        assert svc.locked(remaining, store, other)["events"] > 0 and sf.recommender.bundle.users.get(other) is not None
+        assert svc.locked(remaining, store, other)["events"] > 0 and sf.products.serving.bundle.users.get(other) is not None
         assert client.get(f"/v1/recommendations/{other}").status_code == 200
     assert json.dumps(report)  # the report is plain JSON

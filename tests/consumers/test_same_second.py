@@ -74,13 +74,13 @@ def test_same_second_set_and_removal_reads_removed_everywhere(demo):
                            collaborators=Collaborators(load_recommender=lambda st, aud, cons: RecommendService.load(
                                models, store=st, audience_of=aud, consumers=cons)))
     sf.refresh()
-    assert sf.load_models() == "trained models"
+    assert sf.products.load_models() == "trained models"
     assert _page_tags(sf, user) == []  # the page
 
     # a set one second later is a set everywhere; through the tag service the recommender sees it at once
     TagService(store, lock=sf.lock, consumers=shared).set_tags(user, ["unscented"], now=T + dt.timedelta(seconds=1))
     assert preview(store, RULE, as_of=AS_OF, sample=100).sample == [user]
-    assert sf.recommender.consumers is shared and scented not in _similar(sf.recommender, user, anchor)
+    assert sf.products.serving.consumers is shared and scented not in _similar(sf.products.serving, user, anchor)
     assert _page_tags(sf, user) == ["unscented"]
     assert RecommendService.load(models, store=store).consumers.tags_of(user) == ("unscented",)
 
@@ -92,7 +92,7 @@ def test_the_popular_rail_is_the_trained_popularity_when_models_are_loaded(demo)
                                models, store=st, audience_of=aud, consumers=cons)))
     sf.refresh()
     fallback_page = sf.page("new-shopper", now=NOW)[0]
-    sf.load_models()
+    sf.products.load_models()
     trained_page = sf.page("new-shopper", now=NOW)[0]
 
     def popular(page, source):
@@ -104,7 +104,7 @@ def test_the_popular_rail_is_the_trained_popularity_when_models_are_loaded(demo)
         expected = [r.item_id for r in source(len(items) + len(above)) if r.item_id not in above][: len(items)]
         return items, why, expected
 
-    items, why, expected = popular(trained_page, sf.recommender.popular)
+    items, why, expected = popular(trained_page, sf.products.serving.popular)
     assert items and items == expected and "trained models" in why
-    items, why, expected = popular(fallback_page, sf.popular.popular)
+    items, why, expected = popular(fallback_page, sf.products.fallback.popular)
     assert items and items == expected and "no trained models" in why

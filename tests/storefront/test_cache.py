@@ -55,7 +55,7 @@ def test_cached_rails_follow_live_events_tags_and_refresh(store):
     home = lambda: next(m for m in sf.page("u1", now=NOW)[0]["modules"] if m["type"] == "rail" and m["scene"] == "home")  # noqa: E731
     first = home()
     assert home() == first and rec.calls == 1  # served from the cache
-    sf.observe([{"user_id": "u1", "item_id": "i9", "category_id": "c", "behavior": "view"}])
+    sf.products.observe([{"user_id": "u1", "item_id": "i9", "category_id": "c", "behavior": "view"}])
     assert home() != first and rec.calls == 2  # a live event: new key
     TagService(store, lock=sf.lock, consumers=sf.consumers).set_tags("u1", ["vegan"], now=NOW)
     home()

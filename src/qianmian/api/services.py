@@ -150,7 +150,7 @@ class Services:
             log.info("write-ahead log: %d rows from the last run applied", replayed)
         self.storefront.install_file(now=self.clock())
         self.storefront.refresh()
-        log.info("storefront rails from %s", self.storefront.load_models())
+        log.info("storefront rails from %s", self.storefront.products.load_models())
         self._refresh_rollup()
         _settle_heap()
         threading.Thread(target=self._refresh_loop, name="qianmian-refresh", daemon=True).start()
@@ -192,7 +192,7 @@ class Services:
         self.log.drain()
         self.keyring.refresh()
         self.storefront.refresh()
-        self.storefront.load_models()
+        self.storefront.products.load_models()
 
     def stop(self) -> None:
         if not self.log.started:

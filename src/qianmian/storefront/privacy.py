@@ -68,7 +68,7 @@ class ConsentService:
             set_consent(self.store, user_id, consent, now=now)
         self.consumers.put_consent(user_id, consent)
         if not consent:
-            self.storefront.withdraw(user_id)
+            self.storefront.products.withdraw(user_id)
 
 
 class ErasureService:

@@ -18,9 +18,10 @@ read ("Why this page" in the console).
 
 Snapshots (experiences, popularity, stores, audience membership, the experiment, and the shared
 `qianmian.consumers.Consumers` — profiles, consent, self-tags) are rebuilt by `refresh`, which the
-API calls at start and on a timer. This service composes pages and serves products; self-tags and
-the guide (`storefront.input`), consent and erasure (`storefront.privacy`) are services of their own
-over the same `Consumers`.
+API calls at start and on a timer. This service composes pages; the products come from
+`storefront.products.Products` (trained models or popularity); self-tags and the guide
+(`storefront.input`), consent and erasure (`storefront.privacy`) are services of their own over the
+same `Consumers`.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ from qianmian.consumers.activity import LiveActivity, cart_items, last_item, liv
 from qianmian.consumers.consent import check_user
 from qianmian.consumers.snapshot import Consumers, Profile
 from qianmian.errors import InputError, NotFoundError, QianmianError
-from qianmian.recommend import erasure
-from qianmian.recommend.fallback import Popularity, PopularRecommender, load_popularity
+from qianmian.recommend.fallback import Popularity, load_popularity
 from qianmian.recommend.serving import Recommendation, Serving
 from qianmian.store import Store
 from qianmian.storefront import experiences as xp
@@ -53,6 +53,7 @@ from qianmian.storefront.experiences import Experience, Rail
 from qianmian.storefront.greeting import FALLBACK_NEED, predict_need
 from qianmian.storefront.nearby import StoreLocator
 from qianmian.storefront.page import Decision, PageInputs, RailDecision, compose, shown
+from qianmian.storefront.products import Loader, Products
 
 
 class Membership(Protocol):
@@ -90,7 +91,7 @@ class Collaborators:
     """Optional parts built by other packages; each has a fallback."""
 
     recommender: Serving | None = None
-    load_recommender: Callable[[Store, Callable[[str], str | None], Consumers], Serving | None] | None = None
+    load_recommender: Loader | None = None
     models_dir: Path | None = None
     load_membership: Callable[[Store], Membership] | None = None
     load_experiment: Callable[[Store, str], Any] | None = None
@@ -114,30 +115,22 @@ class StorefrontService:
         self.config = config
         self.parts = collaborators
         self.experiment_name = experiment_name
-        self.live = live or LiveActivity()
         self.consumers = consumers or Consumers()
         self.snapshot = Snapshot()
-        self.popular = PopularRecommender(lambda: self.snapshot.popularity, self.live)
-        self.recommender: Serving = collaborators.recommender or self.popular
         self.problems: dict[str, str] = {}
+        self.products = Products(
+            store, lock=lock, consumers=self.consumers, live=live or LiveActivity(), popularity=lambda: self.snapshot.popularity,
+            audience_of=self.primary_audience, recommender=collaborators.recommender, load=collaborators.load_recommender,
+            models_dir=collaborators.models_dir, problems=self.problems,
+        )
         self.rails = LRU[tuple[Recommendation, ...]]()
         self._id_prefix = uuid.uuid4().hex[:16]
         self._ids = itertools.count()
-        self.generation = 0  # bumped when models, snapshots or a shopper's tags change
+        self.generation = 0  # bumped when the snapshots are rebuilt
 
-    def _changed(self) -> None:
-        self.generation += 1
-
-    def load_models(self) -> str:
-        """(Re)load trained models through the loader; popularity rails when there are none."""
-        load = self.parts.load_recommender
-        if load is None:
-            return "popularity" if self.recommender is self.popular else "injected"
-        with self.lock:
-            loaded = self._try("recommender", lambda st: load(st, self.primary_audience, self.consumers), None)
-        self.recommender = loaded or self.popular
-        self._changed()
-        return "trained models" if loaded else "popularity"
+    @property
+    def live(self) -> LiveActivity:
+        return self.products.live
 
     def primary_audience(self, user_id: str) -> str | None:
         """The shopper's highest-priority audience (for cold-start "audience favourites")."""
@@ -165,7 +158,7 @@ class StorefrontService:
             if self.experiment_name and self.parts.load_experiment is not None:
                 s = replace(s, experiment=self._try("experiment", lambda st: self.parts.load_experiment(st, self.experiment_name), s.experiment))
         self.snapshot = s
-        self._changed()
+        self.generation += 1
 
     def _try(self, part: str, load: Callable[[Store], Any], last: Any) -> Any:
         try:
@@ -240,7 +233,7 @@ class StorefrontService:
 
     def _inputs(self, profile: Profile, experience: Experience, base: Decision, lat: float | None, lon: float | None) -> PageInputs:
         personalized = base.personalized
-        seen = self.live.recent(profile.user_id) if personalized else []
+        seen = self.products.live.recent(profile.user_id) if personalized else []
         if personalized:
             need, why = predict_need(
                 audience_need=experience.need if base.audience else None,
@@ -277,27 +270,18 @@ class StorefrontService:
             shown.update(r.item_id for r in recs)
             out.append((rail, recs))
             gone = "nothing to show" + (" that the rails above do not already show" if more else "")
-            why.append(RailDecision(rail.title, rail.scene, self._rail_source(rail, personalized), len(recs), None if recs else gone))
+            why.append(RailDecision(rail.title, rail.scene, self.products.describe(rail.scene, personalized), len(recs), None if recs else gone))
         return tuple(out), tuple(why)
-
-    def _rail_source(self, rail: Rail, personalized: bool) -> str:
-        if not personalized or rail.scene == "popular":
-            if self.recommender is self.popular:
-                return "the most popular products with all shoppers (all-time popularity in the store: no trained models loaded)"
-            return "the most popular products with all shoppers (the trained models' trending popularity)"
-        if self.recommender is self.popular:
-            return "popularity re-ranked by the shopper's live activity (no trained models loaded)"
-        return f"recommended for this shopper by the trained models ({rail.scene} scene)"
 
     def _cached_rail(self, user_id: str, rail: Rail, seen: list, personalized: bool) -> tuple[Recommendation, ...]:
         live = (len(seen), seen[-1].at) if seen else (0, 0.0)
         who = (user_id, live, self.consumers.tags_of(user_id)) if personalized and rail.scene != "popular" else None
-        key = (self.generation, self.consumers.version, who, rail.scene, rail.k)
+        key = (self.generation, self.products.version, self.consumers.version, who, rail.scene, rail.k)
         return self.rails.get_or_compute(key, lambda: tuple(self._rail(user_id, rail, seen, personalized)))
 
     def _rail(self, user_id: str, rail: Rail, seen: list, personalized: bool) -> list[Recommendation]:
         if not personalized or rail.scene == "popular":
-            return self.popular_items(rail.k)
+            return self.products.popular(rail.k)
         item = None
         if rail.scene == "similar":
             item = last_item(seen, frozenset({"view", "click", "fav", "cart"}))
@@ -309,10 +293,10 @@ class StorefrontService:
         if rail.scene == "cart" and not cart:
             return []
         try:
-            return self.recommend(user_id, rail.scene, rail.k, item_id=item, cart=cart)
+            return self.products.recommend(user_id, rail.scene, rail.k, item_id=item, cart=cart)
         except QianmianError as exc:  # e.g. an item the model has never seen: popularity instead
             self.problems["rails"] = f"{type(exc).__name__}: {exc}"
-            return self.popular.recommend(user_id, rail.scene, rail.k, item_id=item, cart=cart)
+            return self.products.fallback.recommend(user_id, rail.scene, rail.k, item_id=item, cart=cart)
 
     def _nearby(self, profile: Profile, lat: float | None, lon: float | None, notes: list[str]) -> dict[str, Any] | None:
         loc = self.snapshot.locator
@@ -338,68 +322,12 @@ class StorefrontService:
             "source": "storefront",
         }
 
-    # -- recommendations -----------------------------------------------------------------------
-    def recommend(self, user_id: str, scene: str, k: int, *, item_id: str | None = None, cart: Sequence[str] | None = None) -> list[Recommendation]:
-        """Recommendations for a scene; popularity when the shopper opted out or the model fails."""
-        if user_id and not self.consumers.consents(user_id):
-            return self.popular_items(k)
-        try:
-            return self.recommender.recommend(user_id, scene, k=k, item_id=item_id, cart=list(cart) if cart else None)
-        except QianmianError:
-            raise
-        except Exception as exc:  # a model failure must not cost the page its products
-            self.problems["recommender"] = f"{type(exc).__name__}: {exc}"
-            return self.popular.recommend(user_id, scene, k, item_id=item_id, cart=cart)
-
-    def popular_items(self, k: int) -> list[Recommendation]:
-        """The most popular products: the trained models' when loaded, else the store's all-time popularity."""
-        try:
-            return self.recommender.popular(k)
-        except Exception as exc:  # a model failure must not cost the page its products
-            self.problems["recommender"] = f"{type(exc).__name__}: {exc}"
-            return self.popular.popular(k)
-
-    def similar(self, item_id: str, k: int) -> list[Recommendation]:
-        try:
-            return self.recommender.similar(item_id, k)
-        except QianmianError:
-            raise
-        except Exception as exc:
-            self.problems["recommender"] = f"{type(exc).__name__}: {exc}"
-            return self.popular.similar(item_id, k)
-
-    def observe(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Feed live events to the page and the recommender (never for opted-out shoppers)."""
-        skip = self.consumers.opted_out
-        self.live.observe(rows, skip=skip)
-        if self.recommender is not self.popular:
-            for r in rows:
-                if r.get("user_id") not in skip:
-                    self.recommender.observe(r)
-
-    # -- forgetting (consent withdrawn, erasure) -----------------------------------------------
-    def withdraw(self, user_id: str) -> None:
-        """The shopper opted out: their live events go, and the models stop using their history."""
-        self.live.forget(user_id)
-        self.recommender.forget(user_id)
-        self._changed()
-
+    # -- erasure -------------------------------------------------------------------------------
     def forget(self, user_id: str) -> dict[str, Any]:
-        """Erase the shopper from the live buffer, the cached rails and the models (disk and memory)."""
-        self.live.forget(user_id)
-        models = self._forget_in_models(user_id)
+        """Erase the shopper from the products (live events, models) and every cached rail."""
+        models = self.products.forget(user_id)
         self.rails.clear()  # no cached rail may keep the shopper's recommendations
-        self._changed()
         return models
-
-    def _forget_in_models(self, user_id: str) -> dict[str, Any]:
-        """Scrub the shopper from the bundles on disk, then reload (the old copy in memory goes)."""
-        self.recommender.forget(user_id)
-        if self.parts.models_dir is None:
-            return {"bundles_scrubbed": [], "serving": "injected" if self.recommender is not self.popular else "popularity"}
-        scrubbed = erasure.erase_user(self.parts.models_dir, user_id)
-        serving = self.load_models() if scrubbed else ("trained models" if self.recommender is not self.popular else "popularity")
-        return {"bundles_scrubbed": scrubbed, "serving": serving}
 
     # -- experiences ---------------------------------------------------------------------------
     def get_experience(self, audience: str) -> Experience:

@@ -48,5 +48,5 @@ async def post_events(batch: EventBatch, svc: Services = Depends(services)) -> E
         return refused(bad)
     if good:
         await svc.log.write("events", good)
-        svc.storefront.observe(good)  # the next page and recommendations see them at once
+        svc.storefront.products.observe(good)  # the next page and recommendations see them at once
     return EventsAccepted(accepted=len(good), rejected=[])

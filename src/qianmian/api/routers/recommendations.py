@@ -43,7 +43,7 @@ async def recommendations(
         raise InputError("item_id", f"an item id for scene {scene!r}", None)
     if scene == "cart" and not cart:
         raise InputError("cart", "one or more item ids for scene 'cart'", cart)
-    recs = svc.storefront.recommend(user_id, scene, k, item_id=item_id, cart=cart)
+    recs = svc.storefront.products.recommend(user_id, scene, k, item_id=item_id, cart=cart)
     return Recommendations(user_id=user_id, scene=scene, items=[Item(item_id=r.item_id, score=r.score, reason=r.reason) for r in recs])
 
 
@@ -53,5 +53,5 @@ async def similar(
     k: int = Query(10, ge=1, le=100),
     svc: Services = Depends(services),
 ) -> Recommendations:
-    recs = svc.storefront.similar(item_id, k)
+    recs = svc.storefront.products.similar(item_id, k)
     return Recommendations(item_id=item_id, scene="similar", items=[Item(item_id=r.item_id, score=r.score, reason=r.reason) for r in recs])
