@@ -29,6 +29,7 @@ from qianmian.errors import ConfigError
 from qianmian.store import Store
 from qianmian.store.schema import EVENTS, EXPOSURES
 from qianmian.storefront import config as storefront_config
+from qianmian.storefront.authoring import ExperienceService
 from qianmian.storefront.input import GuideService, TagService
 from qianmian.storefront.privacy import ConsentService, ErasureService
 from qianmian.storefront.service import StorefrontService
@@ -74,6 +75,7 @@ class Services:
     log: DurableLog = field(init=False)
     consumers: Consumers = field(default_factory=Consumers)  # the snapshot of shoppers every service below shares
     storefront: StorefrontService = field(init=False)
+    experiences: ExperienceService = field(init=False)
     tags: TagService = field(init=False)
     guide: GuideService = field(init=False)
     consent: ConsentService = field(init=False)
@@ -101,6 +103,7 @@ class Services:
             experiment_name=s.storefront_experiment,
             consumers=self.consumers,
         )
+        self.experiences = ExperienceService(self.store, lock=self.lock, config=config, storefront=self.storefront)
         self.tags = TagService(self.store, lock=self.lock, consumers=self.consumers)
         self.guide = GuideService(config.questions, self.tags)
         self.consent = ConsentService(self.store, lock=self.lock, consumers=self.consumers, storefront=self.storefront)
@@ -148,7 +151,7 @@ class Services:
         replayed = self.log.start()
         if replayed:
             log.info("write-ahead log: %d rows from the last run applied", replayed)
-        self.storefront.install_file(now=self.clock())
+        self.experiences.install_file(now=self.clock())
         self.storefront.refresh()
         log.info("storefront rails from %s", self.storefront.products.load_models())
         self._refresh_rollup()

@@ -19,9 +19,9 @@ read ("Why this page" in the console).
 Snapshots (experiences, popularity, stores, audience membership, the experiment, and the shared
 `qianmian.consumers.Consumers` — profiles, consent, self-tags) are rebuilt by `refresh`, which the
 API calls at start and on a timer. This service composes pages; the products come from
-`storefront.products.Products` (trained models or popularity); self-tags and the guide
-(`storefront.input`), consent and erasure (`storefront.privacy`) are services of their own over the
-same `Consumers`.
+`storefront.products.Products` (trained models or popularity); experiences are authored through
+`storefront.authoring`; self-tags and the guide (`storefront.input`), consent and erasure
+(`storefront.privacy`) are services of their own over the same `Consumers`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import pandas as pd
 from qianmian.consumers.activity import LiveActivity, cart_items, last_item, live_category
 from qianmian.consumers.consent import check_user
 from qianmian.consumers.snapshot import Consumers, Profile
-from qianmian.errors import InputError, NotFoundError, QianmianError
+from qianmian.errors import InputError, QianmianError
 from qianmian.recommend.fallback import Popularity, load_popularity
 from qianmian.recommend.serving import Recommendation, Serving
 from qianmian.store import Store
@@ -138,14 +138,6 @@ class StorefrontService:
         return found[0] if found else None
 
     # -- snapshots -----------------------------------------------------------------------------
-    def install_file(self, *, now: dt.datetime) -> None:
-        """Save the file's experiences to the store (the file wins for the audiences it names)."""
-        with self.lock:
-            saved = xp.load_all(self.store)
-            for name, e in self.config.experiences.items():
-                if name not in saved or xp.spec_of(saved[name]) != xp.spec_of(e):
-                    xp.save(self.store, e, now=now)
-
     def refresh(self) -> None:
         """Rebuild every snapshot from the store (a failing optional part keeps its last value)."""
         with self.lock:
@@ -329,28 +321,6 @@ class StorefrontService:
         self.rails.clear()  # no cached rail may keep the shopper's recommendations
         return models
 
-    # -- experiences ---------------------------------------------------------------------------
-    def get_experience(self, audience: str) -> Experience:
-        exps = self.snapshot.experiences
-        if audience in exps:
-            return exps[audience]
-        if audience == xp.DEFAULT_AUDIENCE:
-            return packaged_default()
-        raise NotFoundError("experience", audience)
-
-    def list_experiences(self) -> list[Experience]:
-        exps = dict(self.snapshot.experiences)
-        exps.setdefault(xp.DEFAULT_AUDIENCE, packaged_default())
-        return [exps[k] for k in sorted(exps)]
-
-    def put_experience(self, audience: str, spec: Mapping[str, Any], *, now: dt.datetime) -> Experience:
-        e = xp.parse_experience(audience, spec)
-        with self.lock:
-            saved = xp.save(self.store, e, now=now)
-        self.snapshot = replace(self.snapshot, experiences={**self.snapshot.experiences, audience: saved})
-        return saved
-
-    def delete_experience(self, audience: str) -> None:
-        with self.lock:
-            xp.delete(self.store, audience)
-        self.snapshot = replace(self.snapshot, experiences={k: v for k, v in self.snapshot.experiences.items() if k != audience})
+    def use_experiences(self, experiences: Mapping[str, Experience]) -> None:
+        """Serve `experiences` from now on (what `storefront.authoring` just saved)."""
+        self.snapshot = replace(self.snapshot, experiences=dict(experiences))

@@ -32,12 +32,12 @@ def _out(e: Experience) -> dict[str, Any]:
 
 @router.get("", summary="Every experience (the default included)", dependencies=[require("read")])
 def list_all(svc: Services = Depends(services)) -> list[dict[str, Any]]:
-    return [_out(e) for e in svc.storefront.list_experiences()]
+    return [_out(e) for e in svc.experiences.list()]
 
 
 @router.get("/{audience}", summary="One audience's experience", dependencies=[require("read")])
 def get_one(audience: str = Audience, svc: Services = Depends(services)) -> dict[str, Any]:
-    return _out(svc.storefront.get_experience(audience))
+    return _out(svc.experiences.get(audience))
 
 
 @router.put(
@@ -47,9 +47,9 @@ def get_one(audience: str = Audience, svc: Services = Depends(services)) -> dict
     dependencies=[require("admin")],
 )
 def put(audience: str = Audience, spec: dict[str, Any] = Body(..., examples=[EXAMPLE]), svc: Services = Depends(services)) -> dict[str, Any]:
-    return _out(svc.storefront.put_experience(audience, spec, now=svc.clock()))
+    return _out(svc.experiences.put(audience, spec, now=svc.clock()))
 
 
 @router.delete("/{audience}", status_code=204, summary="Remove an audience's experience", dependencies=[require("admin")])
 def delete(audience: str = Audience, svc: Services = Depends(services)) -> None:
-    svc.storefront.delete_experience(audience)
+    svc.experiences.delete(audience)
