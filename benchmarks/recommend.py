@@ -125,6 +125,28 @@ def latency(data_dir: Path, n_users: int = 2000) -> dict[str, tuple[float, float
     return out
 
 
+def served_latency(source: ServedSource, cutoff: str, n_users: int = 2000) -> tuple[float, float, float]:
+    """p50/p99 ms (and CPU-time p99) of the whole served `home` scene for one shopper: the bundle
+    trained as of `cutoff`, `RecommendService.recommend(user, "home", 20)` (blend, rules, reasons)."""
+    import datetime as dt
+
+    from threadpoolctl import threadpool_limits
+
+    from qianmian.recommend.evaluate.served import bundle_at
+    from qianmian.recommend.service import RecommendService
+    from qianmian.store import connect
+
+    path = bundle_at(source, dt.datetime.fromisoformat(cutoff))
+    store = connect(source.store_url)
+    try:
+        svc = RecommendService.load(path.parent, version=path.name, store=store)
+    finally:
+        store.close()
+    users = np.random.default_rng(0).choice(np.asarray(svc.bundle.users.ids, dtype=object), size=n_users)
+    with threadpool_limits(1, "blas"):
+        return _time(lambda i: svc.recommend(str(users[i]), "home", 20), np.arange(n_users))
+
+
 def _time(call, users: np.ndarray) -> tuple[float, float, float]:
     """Wall-clock p50/p99 and thread-CPU p99 in ms (GC paused while timing, as `timeit` does)."""
     for u in users[:100]:  # warm-up
@@ -166,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
             rolling_table(rows)
             print(f"R1 rolling: {time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.1f}")
             results += rolling_results(rows)
+            last = max(r.cutoff for r in rows if r.cutoff)
+            p50, p99, cpu99 = served_latency(source, last)
+            print(
+                f"served home scene, one shopper, 20 items (bundle as of {last}, 2000 shoppers; load average "
+                f"{os.getloadavg()[0]:.1f}): p50 {p50:.3f} ms   p99 {p99:.3f} ms   (CPU-time p99 {cpu99:.3f} ms)"
+            )
             continue
         rows = run_protocol(protocol, args.data, on_step=step)
         table(protocol, rows)
