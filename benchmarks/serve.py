@@ -51,6 +51,7 @@ def prepare(root: Path) -> tuple[list[str], list[str]]:
 
     from qianmian.audiences.membership import materialize
     from qianmian.audiences.registry import AudienceRegistry
+    from qianmian.config import store_models_dir
     from qianmian.ingest import ingest_file
     from qianmian.recommend import train
     from qianmian.recommend.train import DEFAULT_MODELS, ModelSpec
@@ -70,7 +71,7 @@ def prepare(root: Path) -> tuple[list[str], list[str]]:
     by = {m.name: m for m in DEFAULT_MODELS}
     specs = [by[n] for n in ("popular", "trending", "covisit", "cart")] + [ModelSpec("home", "als", {"factors": 32, "regularization": 0.05, "alpha": 5.0}, by["als"].matrix)]
     t = time.perf_counter()
-    train(store, as_of=AS_OF, models_dir=root / "data" / "models", models=specs, holdout_days=None)
+    train(store, as_of=AS_OF, models_dir=store_models_dir(root / "data", store.id), models=specs, holdout_days=None)
     print(f"models trained in {time.perf_counter() - t:.1f} s (light set: popular, trending, covisit, cart, ALS home)")
     users = sorted(store.execute(ev.select("user_id").distinct()).user_id.tolist())
     items = store.execute(views.group_by("item_id").aggregate(n=_.count()).order_by([desc("n"), "item_id"]).limit(200)).item_id.tolist()

@@ -98,9 +98,10 @@ def spark_store(spark_session):
 def _reset_spark(s) -> None:
     from qianmian.store import schema
 
-    core = set(schema.TABLES) | {"schema_version"}
+    kept = {"schema_version", schema.IDENTITY}  # the store stays the same store
+    core = set(schema.TABLES) | kept
     for name in s.list_tables():
-        if name in core and name != "schema_version":
+        if name in core and name not in kept:
             s.con.raw_sql(f"TRUNCATE TABLE `{name}`")
         elif name not in core:
             s.con.drop_table(name, force=True)

@@ -19,13 +19,18 @@ if TYPE_CHECKING:
     from qianmian.store.spark import SparkOptions
 
 
+def store_models_dir(data_dir: Path, store_id: str) -> Path:
+    """`<data_dir>/models/<store id>`: each store's trained models apart (`Store.id`)."""
+    return Path(data_dir) / "models" / store_id
+
+
 class Settings(BaseSettings):
     """Process-wide settings. Construct explicitly; nothing reads them at import time."""
 
     model_config = SettingsConfigDict(env_prefix="QIANMIAN_", extra="forbid")
 
     store: str = Field("duckdb:///var/qianmian.duckdb", description="Store URL: duckdb:///path, spark:local[2], spark://host:port, sc://host:port")
-    data_dir: Path = Field(Path("var"), description="Where models, the write-ahead log and keys live")
+    data_dir: Path = Field(Path("var"), description="Where models (<data_dir>/models/<store id>), the write-ahead log and keys live")
     spark_warehouse: Path | None = Field(None, description="Folder of a spark:local store's Hive catalog and warehouse; <data_dir>/spark when unset")
     spark_driver_memory: str = Field("2g", description="Driver heap of spark:local / spark:// stores (spark.driver.memory)")
     spark_shuffle_partitions: int = Field(4, ge=1, description="spark.sql.shuffle.partitions of the stores Qianmian starts")
@@ -47,6 +52,10 @@ class Settings(BaseSettings):
     plausible_until: dt.datetime | None = Field(None, description="Events at or after this time are refused; default now + 1 day")
     storefront_experiment: str | None = Field(None, description="Experiment whose variant each storefront request is assigned to (control = default page)")
     srm_threshold: float = Field(0.001, gt=0, lt=1, description="Experiment reports flag a sample-ratio mismatch when the split's chi-square p-value is below this")
+
+    def models_dir(self, store_id: str) -> Path:
+        """Where the models trained on the store `store_id` live unless told otherwise."""
+        return store_models_dir(self.data_dir, store_id)
 
     def spark_options(self) -> SparkOptions:
         """How stores on Spark URLs start or join Spark (see `qianmian.store.spark`)."""

@@ -37,10 +37,10 @@ class SchemaError(StoreError):
 class NotFoundError(QianmianError, LookupError):
     """A named object (audience, experiment, model, user …) does not exist."""
 
-    def __init__(self, kind: str, name: object) -> None:
+    def __init__(self, kind: str, name: object, *, hint: str | None = None) -> None:
         self.kind = kind
         self.name = name
-        super().__init__(f"{kind} {name!r} does not exist")
+        super().__init__(f"{kind} {name!r} does not exist" + (f": {hint}" if hint else ""))
 
 
 class ConflictError(QianmianError):

@@ -59,7 +59,7 @@ def test_page_before_and_after_three_coffee_views(shared_data, tmp_path):
     from qianmian.api import create_app
     from qianmian.audiences.membership import materialize
     from qianmian.audiences.registry import AudienceRegistry
-    from qianmian.config import Settings
+    from qianmian.config import Settings, store_models_dir
     from qianmian.ingest import ingest_file
     from qianmian.recommend import train
     from qianmian.recommend.train import DEFAULT_MODELS, ModelSpec, recency
@@ -77,7 +77,7 @@ def test_page_before_and_after_three_coffee_views(shared_data, tmp_path):
     # A light model set keeps the test quick; the serving code path is the full one.
     by_name = {m.name: m for m in DEFAULT_MODELS}
     models = [by_name[n] for n in ("popular", "trending", "covisit", "cart")] + [ModelSpec("home", "als", {"factors": 32, "regularization": 0.05, "alpha": 5.0}, recency(120.0))]
-    train(store, as_of=AS_OF, models_dir=tmp_path / "data" / "models", models=models, holdout_days=None)
+    train(store, as_of=AS_OF, models_dir=store_models_dir(tmp_path / "data", store.id), models=models, holdout_days=None)
 
     storefront_file = tmp_path / "storefront.toml"
     storefront_file.write_text(f'[labels.categories]\n"{cat}" = "coffee"\n', encoding="utf-8")

@@ -53,7 +53,7 @@ def test_erase_leaves_nothing_anywhere(shared_data, tmp_path):
     from qianmian.api import create_app
     from qianmian.audiences.membership import materialize
     from qianmian.audiences.registry import AudienceRegistry
-    from qianmian.config import Settings
+    from qianmian.config import Settings, store_models_dir
     from qianmian.ingest import ingest_file
     from qianmian.recommend import train
     from qianmian.recommend.train import DEFAULT_MODELS, ModelSpec, recency
@@ -69,7 +69,7 @@ def test_erase_leaves_nothing_anywhere(shared_data, tmp_path):
     materialize(store, AS_OF)
     by_name = {m.name: m for m in DEFAULT_MODELS}
     models = [by_name[n] for n in ("popular", "trending", "covisit", "cart")] + [ModelSpec("home", "als", {"factors": 16}, recency(120.0))]
-    models_dir = tmp_path / "data" / "models"
+    models_dir = store_models_dir(tmp_path / "data", store.id)  # where the API looks for this store's models
     train(store, as_of=AS_OF, models_dir=models_dir, models=models, holdout_days=None)
     train(store, as_of=AS_OF, models_dir=models_dir, models=models, holdout_days=None)  # two versions on disk
 

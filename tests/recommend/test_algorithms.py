@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from qianmian.recommend.base import keep_top_per_row, topk
+from qianmian.recommend.base import hit_matrix, keep_top_per_row, per_user_recall, topk
 from qianmian.recommend.evaluate.metrics import evaluate_topk
 from qianmian.recommend.ids import IdMap
 from qianmian.recommend.interactions import Interactions
@@ -120,8 +120,6 @@ def test_blend_weights_are_never_worse_than_the_best_single_model_on_the_split()
     other = truth + rng.normal(0, 1.2, truth.shape)
     sizes = np.diff(target.indptr)
     weights, blended = learn_weights([good, other], target, sizes, k=5)
-    from qianmian.recommend.evaluate.metrics import hit_matrix, per_user_recall
-
     singles = [per_user_recall(hit_matrix(topk(s, 5).ids, target), sizes).mean() for s in (good, other)]
     assert blended >= max(singles) - 1e-9
     assert len(weights) == 2 and any(weights)

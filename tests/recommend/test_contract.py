@@ -6,35 +6,40 @@ one group. A shopper who has only item 0 must get items 1 and 2 first; item 3's 
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import qianmian.recommend.models as registry
 from qianmian.errors import InputError
 from qianmian.recommend.base import Recommender
-from qianmian.recommend.models import (
-    ALSRecommender,
-    CovisitRecommender,
-    EASERecommender,
-    HistoryRecommender,
-    PopularRecommender,
-    RP3betaRecommender,
-)
-from qianmian.recommend.models.blend import BlendRecommender
-from qianmian.recommend.models.ranker import RankerRecommender
+from qianmian.recommend.models import MODELS, EASERecommender, HistoryRecommender, build
 from qianmian.recommend.persist import load, save
 
-FACTORIES = {
-    "popular": PopularRecommender,
-    "covisit": lambda: CovisitRecommender(neighbours=10),
-    "als": lambda: ALSRecommender(factors=4, regularization=0.01, alpha=5.0, iterations=20, random_state=7, num_threads=1),
-    "ease": lambda: EASERecommender(l2=1.0),
-    "rp3beta": lambda: RP3betaRecommender(alpha=1.0, beta=0.0),
-    "history": HistoryRecommender,
-    "blend": lambda: BlendRecommender(components=[EASERecommender(l2=1.0), PopularRecommender()], weights=[1.0, 0.1]),
-    "ranker": lambda: RankerRecommender(components=[CovisitRecommender(neighbours=10), PopularRecommender()], candidates=3),
-}
-NEIGHBOUR_MODELS = ["covisit", "als", "ease", "rp3beta", "blend", "ranker"]
+KINDS = sorted(MODELS)
+"""Every registered kind: a model added to `MODELS` is contract-tested without listing it here."""
+NOT_BY_NEIGHBOURS = {"popular", "history"}
+"""Kinds that rank by popularity or the shopper's own history, by design: no known neighbours."""
+
+
+def make(kind: str) -> Recommender:
+    return build(kind, MODELS[kind].example_params)
+
+
+def test_every_recommender_of_the_models_package_is_registered():
+    found = set()
+    for info in pkgutil.iter_modules(registry.__path__):
+        module = importlib.import_module(f"{registry.__name__}.{info.name}")
+        found |= {
+            cls for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, Recommender) and not inspect.isabstract(cls) and cls.__module__ == module.__name__
+        }
+    assert found == set(MODELS.values())
+    assert all(MODELS[cls.kind] is cls for cls in found)
 
 
 def groups_matrix() -> sp.csr_matrix:
@@ -47,13 +52,13 @@ def groups_matrix() -> sp.csr_matrix:
     return sp.csr_matrix(np.array(rows, dtype=np.float32))
 
 
-@pytest.fixture(params=list(FACTORIES))
+@pytest.fixture(params=KINDS)
 def kind(request) -> str:
     return request.param
 
 
 def fitted(kind: str) -> Recommender:
-    return FACTORIES[kind]().fit(groups_matrix())
+    return make(kind).fit(groups_matrix())
 
 
 def test_scores_have_one_row_per_user_and_one_column_per_item(kind):
@@ -88,7 +93,7 @@ def test_blocked_items_are_never_recommended(kind):
 
 def test_fitting_twice_gives_the_same_scores(kind):
     x = groups_matrix()
-    a, b = FACTORIES[kind]().fit(x), FACTORIES[kind]().fit(x)
+    a, b = make(kind).fit(x), make(kind).fit(x)
     np.testing.assert_allclose(a.score(x, np.arange(20)), b.score(x, np.arange(20)), rtol=1e-5, atol=1e-6)
 
 
@@ -104,7 +109,7 @@ def test_save_and_load_round_trip(kind, tmp_path):
         assert len(z.files) > 0
 
 
-@pytest.mark.parametrize("kind", NEIGHBOUR_MODELS)
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in NOT_BY_NEIGHBOURS])
 def test_known_answer_on_two_groups(kind):
     m = fitted(kind)
     only_item_0 = sp.csr_matrix(np.array([[1, 0, 0, 0, 0, 0]], dtype=np.float32))

@@ -145,3 +145,31 @@ def test_layers_come_from_a_learned_ranker_that_puts_the_shoppers_tastes_first(s
         top = svc.recommend(user, "layers", 2)
         assert {r.item_id for r in top} == {f"cat{2 * taste}", f"cat{2 * taste + 1}"}
         assert all(r.reason == "you often browse this" for r in top)
+
+
+def test_a_bundle_serves_only_the_store_it_was_trained_on(models_dir, tiny_store, tmp_path):
+    import json
+    import shutil
+
+    from qianmian.errors import ConflictError
+    from qianmian.recommend.bundle import load_bundle, resolve
+    from qianmian.store import connect
+
+    path = resolve(models_dir)
+    bundle = load_bundle(path)
+    assert bundle.store_id == tiny_store.id and bundle.store_url == tiny_store.url
+    assert bundle.cutoff == "2024-03-21T00:00:00"  # as_of 2024-03-20: through the end of that day
+    other = connect("duckdb://")
+    with pytest.raises(ConflictError) as refused:
+        RecommendService.load(models_dir, store=other)
+    said = str(refused.value)
+    assert f"come from store {tiny_store.id} ({tiny_store.url})" in said
+    assert f"the open store is {other.id} (duckdb://)" in said and "qianmian train --store duckdb://" in said
+    old = tmp_path / "v0001"  # a bundle from before models recorded their store
+    shutil.copytree(path, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["store_id"], manifest["store_url"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConflictError, match="no recorded store"):
+        RecommendService.load(tmp_path, store=tiny_store)
+    other.close()

@@ -95,7 +95,7 @@ def test_train_and_serve(tiny_store, tmp_path):
     assert svc.consumers.tags_of("u1") == ("budget", "unscented")
     recs = svc.recommend("u1", "home", 5)
     assert len(recs) == 5 and all(r.reason for r in recs)
-    assert svc.bundle.as_of == "2024-03-16T00:00:00"
+    assert svc.bundle.cutoff == "2024-03-16T00:00:00"
     assert RecommendService.load(tmp_path).bundle.version == "v0002"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
@@ -88,3 +89,36 @@ def test_pandas_nanosecond_timestamps_append_on_every_engine(store):
     assert str(df.ts.dtype) == "datetime64[ns]"
     assert store.append("events", df) == 1
     assert store.execute(store.table("events").ts.max()) == pd.Timestamp("2024-01-01 12:00:00.123456")
+
+
+def test_a_store_has_one_id_written_at_creation(store):
+    assert re.fullmatch(r"[0-9a-f]{16}", store.id)
+    assert store.execute(store.table(schema.IDENTITY).count()) == 1
+
+
+def test_the_id_survives_reopening_and_differs_between_stores(tmp_path):
+    first, other = (f"duckdb:///{tmp_path / name}.duckdb" for name in ("a", "b"))
+    a = connect(first)
+    made = a.id
+    a.close()
+    again = connect(first)
+    assert again.id == made
+    again.close()
+    b = connect(other)
+    assert b.id != made
+    b.close()
+
+
+def test_an_existing_store_gets_an_id_when_it_migrates(tmp_path):
+    url = f"duckdb:///{tmp_path / 'old.duckdb'}"
+    s = connect(url)
+    s.con.drop_table(schema.IDENTITY)  # as a store made before migration 3 was
+    s.con.con.execute("DELETE FROM schema_version WHERE version >= 3")
+    s.close()
+    old = connect(url, migrate=False)
+    with pytest.raises(SchemaError, match="no id yet"):
+        _ = old.id
+    old.close()
+    migrated = connect(url)
+    assert re.fullmatch(r"[0-9a-f]{16}", migrated.id) and current_version(migrated) == LATEST
+    migrated.close()

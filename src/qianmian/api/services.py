@@ -99,7 +99,7 @@ class Services:
             self.store,
             lock=self.lock,
             config=config,
-            collaborators=collaborators(s, self.extras),
+            collaborators=collaborators(s, self.extras, self.store),
             experiment_name=s.storefront_experiment,
             consumers=self.consumers,
         )

@@ -2,8 +2,9 @@
 
 - audiences: `qianmian.audiences.membership.MembershipIndex.load(store, as_of=None)` (the latest
   materialized day); fallback: nobody is in an audience (everyone gets the default experience);
-- recommendations: `qianmian.recommend.service.RecommendService.load(<data_dir>/models)` (the
-  latest trained version, reading the storefront's shared `Consumers` snapshot); fallback:
+- recommendations: `qianmian.recommend.service.RecommendService.load(<data_dir>/models/<store id>)`
+  (the latest version trained on this store, reading the storefront's shared `Consumers` snapshot;
+  models of another store are refused with an error the storefront reports); fallback:
   popularity from the store (`qianmian.recommend.fallback.PopularRecommender`);
 - experiments: `ExperimentRegistry(store).get(settings.storefront_experiment)` and `assign`.
 
@@ -64,9 +65,9 @@ def _optional(module: str, name: str) -> Any | None:
         return None
 
 
-def collaborators(settings: Settings, extras: dict[str, Any]) -> Collaborators:
-    """What is injected in `extras`, else what the installed packages provide."""
-    models = settings.data_dir / "models"
+def collaborators(settings: Settings, extras: dict[str, Any], store: Store) -> Collaborators:
+    """What is injected in `extras`, else what the installed packages provide (models: the store's own)."""
+    models = settings.models_dir(store.id)
     injected = "recommender" in extras
     membership = extras.get("load_membership", load_membership if _optional("qianmian.audiences.membership", "MembershipIndex") else None)
     assign = _optional("qianmian.experiments.assignment", "assign")

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -22,13 +23,31 @@ from qianmian.cli.common import (
     settings,
 )
 from qianmian.dates import end_of
-from qianmian.errors import InputError
+from qianmian.errors import InputError, NotFoundError
+from qianmian.store import Store
 
-ModelsDirOption = typer.Option(None, "--models-dir", help="Where model versions live (default: <data_dir>/models)")
+ModelsDirOption = typer.Option(
+    None, "--models-dir", help="Where model versions live (default: <data_dir>/models/<the store's id>)"
+)
 
 
-def _models_dir(path: Path | None) -> Path:
-    return path or settings().data_dir / "models"
+def _models_dir(path: Path | None, store: Store) -> Path:
+    return path or settings().models_dir(store.id)
+
+
+def _service(models_dir: Path | None, version: str | None, store: Store) -> Any:
+    """The trained models of `store`: refused when they come from another store
+    (`qianmian.recommend.bundle.check_store`); said plainly when the store has none yet."""
+    from qianmian.recommend.bundle import has_versions
+    from qianmian.recommend.service import RecommendService
+
+    folder = _models_dir(models_dir, store)
+    if models_dir is None and not has_versions(folder):
+        raise NotFoundError(
+            f"trained models of store {store.id} ({store.url}) in", str(folder),
+            hint=f"train them with `qianmian train --store {store.url}`",
+        )
+    return RecommendService.load(folder, version=version, store=store)
 
 
 def train(
@@ -56,7 +75,7 @@ def train(
             path = run_train(
                 s,
                 as_of=cutoff,
-                models_dir=_models_dir(models_dir),
+                models_dir=_models_dir(models_dir, s),
                 models=specs,
                 holdout_days=holdout_days or None,
                 on_step=lambda label: bar.update(task, advance=1, description=label),
@@ -139,14 +158,13 @@ def recommend(
 ) -> None:
     """Recommend items for one shopper, or for every shopper listed in --users."""
     from qianmian.recommend.scenes import SCENES
-    from qianmian.recommend.service import RecommendService
 
     if (user is None) == (users is None):
         raise typer.BadParameter("give either USER or --users FILE", param_hint="USER")
     with errors_to_exit():
         if scene not in SCENES:
             raise InputError("--scene", f"one of {', '.join(SCENES)}", scene)
-        svc = RecommendService.load(_models_dir(models_dir), version=version, store=open_store(store))
+        svc = _service(models_dir, version, open_store(store))
         basket = [c.strip() for c in cart.split(",") if c.strip()] if cart else None
         if users is not None:
             for uid in _read_users(users):
@@ -179,10 +197,8 @@ def similar(
     json: bool = JsonOption,
 ) -> None:
     """Items similar to ITEM (the item page's rail)."""
-    from qianmian.recommend.service import RecommendService
-
     with errors_to_exit():
-        svc = RecommendService.load(_models_dir(models_dir), version=version, store=open_store(store))
+        svc = _service(models_dir, version, open_store(store))
         out = {"item_id": item, "items": [dataclasses.asdict(r) for r in svc.similar(item, k)]}
     if json:
         print_json(out)

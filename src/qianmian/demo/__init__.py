@@ -17,6 +17,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from qianmian.config import store_models_dir
 from qianmian.ingest import IngestResult, ingest_file
 from qianmian.store import Store
 
@@ -53,10 +54,10 @@ def audiences(store: Store, data_dir: Path) -> dict:
 
 
 def models(store: Store, data_dir: Path) -> dict:
-    """Recommendation models trained on the whole slice, saved under `<data_dir>/models`."""
+    """Recommendation models trained on the whole slice, saved under `<data_dir>/models/<store id>`."""
     from qianmian.recommend.train import train
 
-    folder = data_dir / "models"
+    folder = store_models_dir(data_dir, store.id)
     if folder.is_dir() and any(folder.iterdir()):
         return {"models": str(folder), "trained": False}
     version = train(store, as_of=AS_OF + dt.timedelta(days=1), models_dir=folder)

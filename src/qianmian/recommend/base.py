@@ -10,6 +10,7 @@ never pickle (`qianmian.recommend.persist`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -68,6 +69,23 @@ def topk(scores: np.ndarray, k: int) -> TopK:
     return TopK(ids, top.astype(np.float32))
 
 
+def hit_matrix(ids: np.ndarray, target: sp.csr_matrix) -> np.ndarray:
+    """Boolean (users × k): is the j-th recommendation of user r in row r of `target`?"""
+    n_users, _k = ids.shape
+    n_items = target.shape[1]
+    t = sp.csr_matrix(target)
+    rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(t.indptr))
+    target_keys = rows * n_items + t.indices
+    rec_keys = np.arange(n_users, dtype=np.int64)[:, None] * n_items + ids
+    return np.isin(rec_keys, target_keys) & (ids >= 0)
+
+
+def per_user_recall(hits: np.ndarray, target_size: np.ndarray) -> np.ndarray:
+    """Recall@k of each row: hits / min(k, |target|) (a row with no target counts 0)."""
+    k = hits.shape[1]
+    return hits.sum(axis=1) / np.maximum(np.minimum(k, target_size), 1)
+
+
 def mask_seen(scores: np.ndarray, user_items: sp.csr_matrix) -> None:
     """Set the score of every item in each user's history row to -inf (in place)."""
     rows = np.repeat(np.arange(user_items.shape[0]), np.diff(user_items.indptr))
@@ -78,6 +96,9 @@ class Recommender(ABC):
     """Base class: subclasses implement `fit`, `score`, `item_similarity` and their arrays."""
 
     kind: ClassVar[str]
+    example_params: ClassVar[Mapping[str, Any]] = {}
+    """Small params that fit a tiny matrix (a handful of items): the contract suite
+    (tests/recommend/test_contract.py) builds every registered kind with them."""
 
     def __init__(self) -> None:
         self.n_items = 0

@@ -1,15 +1,16 @@
 """A trained model set on disk: versioned directories of `.npz` + JSON files, never pickles.
 
-Layout of `<models_dir>/v0001/`:
+Layout of `<models_dir>/v0001/` (by default `<data_dir>/models/<store id>/v0001/`):
 
-    manifest.json     format, version, as_of, cutoff, the model specs (blend weights and the
-                      ranker's learned coefficients are part of them)
+    manifest.json     format, version, the store's id and URL, the cutoff, the model specs (blend
+                      weights and the ranker's learned coefficients are part of them)
     ids.npz           users, items, categories (external ids, internal order)
     matrices.npz      each user-level training matrix (per matrix key), the strongest-behaviour
                       matrix and each item's category number
     <model>.npz/.json one file pair per fitted model (`qianmian.recommend.persist`)
 
 The serving side keeps these matrices as the shoppers' histories and adds live events on top.
+A bundle belongs to the store it was trained on: `check_store` refuses it for any other store.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from qianmian.errors import InputError, NotFoundError
+from qianmian.errors import ConflictError, InputError, NotFoundError
 from qianmian.recommend.base import Recommender
 from qianmian.recommend.ids import IdMap
 from qianmian.recommend.interactions import MatrixSpec
@@ -36,6 +37,7 @@ from qianmian.recommend.models.ensemble import Ensemble
 from qianmian.recommend.models.ranker import RankerRecommender
 from qianmian.recommend.persist import load as load_model
 from qianmian.recommend.persist import save as save_model
+from qianmian.store import Store
 
 FORMAT = 1
 VERSION_RE = re.compile(r"^v(\d{4,})$")
@@ -89,7 +91,8 @@ class Bundle:
     """Everything serving needs, loaded in memory."""
 
     version: str
-    as_of: str
+    cutoff: str
+    """The exclusive end of the training events (ISO), `qianmian.dates.end_of(as_of)`."""
     users: IdMap
     items: IdMap
     categories: IdMap
@@ -98,6 +101,10 @@ class Bundle:
     strongest: sp.csr_matrix
     specs: dict[str, ModelSpec]
     models: dict[str, Recommender]
+    store_id: str | None = None
+    """The id of the store the bundle was trained on (`Store.id`); None in bundles made before
+    models recorded it, which no store accepts."""
+    store_url: str | None = None
 
     def model(self, name: str) -> Recommender:
         if name not in self.models:
@@ -134,7 +141,9 @@ def save_bundle(bundle: Bundle, models_dir: Path | str) -> Path:
     manifest = {
         "format": FORMAT,
         "version": version,
-        "as_of": bundle.as_of,
+        "store_id": bundle.store_id,
+        "store_url": bundle.store_url,
+        "cutoff": bundle.cutoff,
         "matrices": sorted(bundle.matrices),
         "models": [s.to_json() for s in bundle.specs.values()],
     }
@@ -173,7 +182,7 @@ def load_bundle(path: Path | str) -> Bundle:
     models |= ensembles(specs, models)
     return Bundle(
         manifest["version"],
-        manifest["as_of"],
+        manifest.get("cutoff", manifest.get("as_of")),
         users,
         items,
         categories,
@@ -182,6 +191,19 @@ def load_bundle(path: Path | str) -> Bundle:
         _csr(flat, "strongest"),
         specs,
         models,
+        manifest.get("store_id"),
+        manifest.get("store_url"),
+    )
+
+
+def check_store(bundle: Bundle, store: Store, path: Path | str) -> None:
+    """Refuse a bundle trained on another store than `store` (or on no recorded store)."""
+    if bundle.store_id == store.id:
+        return
+    came = f"store {bundle.store_id} ({bundle.store_url})" if bundle.store_id else "no recorded store (trained before models recorded their store)"
+    raise ConflictError(
+        f"models in {path} come from {came}, but the open store is {store.id} ({store.url}): train this store's "
+        f"own models with `qianmian train --store {store.url}`, or open the store they came from"
     )
 
 
@@ -206,6 +228,11 @@ def ensembles(specs: Mapping[str, ModelSpec], fitted: Mapping[str, Recommender])
 def _csr(flat: Mapping[str, np.ndarray], key: str) -> sp.csr_matrix:
     shape = tuple(int(x) for x in flat[f"{key}.shape"])
     return sp.csr_matrix((flat[f"{key}.data"], flat[f"{key}.indices"], flat[f"{key}.indptr"]), shape=shape)
+
+
+def has_versions(models_dir: Path | str) -> bool:
+    """Whether `models_dir` holds at least one bundle version."""
+    return _last_number(Path(models_dir)) > 0
 
 
 def _last_number(root: Path) -> int:

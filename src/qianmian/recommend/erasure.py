@@ -21,6 +21,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from qianmian.recommend.bundle import Bundle, load_bundle, save_bundle
+from qianmian.recommend.ids import IdMap
+
 TOMBSTONE = "\x00erased:"
 PER_USER_ARRAYS = ("user_factors",)
 
@@ -48,9 +51,7 @@ def _scrub_models(models: dict[str, Any], row: int) -> None:
                 arr[row] = 0.0
 
 
-def _scrub(bundle: Any, row: int) -> None:
-    from qianmian.recommend.ids import IdMap
-
+def _scrub(bundle: Bundle, row: int) -> None:
     ids = bundle.users.ids.copy()
     ids[row] = f"{TOMBSTONE}{row}"
     bundle.users = IdMap(ids)
@@ -59,10 +60,8 @@ def _scrub(bundle: Any, row: int) -> None:
     _scrub_models(bundle.models, row)
 
 
-def _rewrite(path: Path, bundle: Any) -> None:
+def _rewrite(path: Path, bundle: Bundle) -> None:
     """Write `bundle` as `path` again: save beside it, keep the version name, swap directories."""
-    from qianmian.recommend.bundle import save_bundle
-
     staging = path.parent / f".erase-{path.name}"
     shutil.rmtree(staging, ignore_errors=True)
     written = save_bundle(bundle, staging)
@@ -78,8 +77,6 @@ def _rewrite(path: Path, bundle: Any) -> None:
 
 def erase_user(models_dir: Path, user_id: str) -> list[str]:
     """Scrub `user_id` from every bundle version under `models_dir`; returns the versions changed."""
-    from qianmian.recommend.bundle import load_bundle
-
     changed = []
     for path in _versions(Path(models_dir)):
         bundle = load_bundle(path)

@@ -3,7 +3,7 @@
 `save(model, "dir/ease")` writes `dir/ease.npz` (dense arrays as is; a CSR matrix `W` as
 `W.data`, `W.indices`, `W.indptr`, `W.shape`) and `dir/ease.json`
 (`{"format": 1, "kind": "ease", "params": {...}, "sparse": ["W"]}`). `load("dir/ease")` rebuilds
-the model from its kind and params and restores the arrays with `allow_pickle=False`.
+the model from its kind and params (`qianmian.recommend.models.build`, the one registry) and restores the arrays with `allow_pickle=False`.
 """
 
 from __future__ import annotations
@@ -17,26 +17,9 @@ import scipy.sparse as sp
 
 from qianmian.errors import InputError, NotFoundError
 from qianmian.recommend.base import Recommender
+from qianmian.recommend.models import build
 
 FORMAT = 1
-
-
-def model_classes() -> dict[str, type[Recommender]]:
-    from qianmian.recommend.models import MODELS
-    from qianmian.recommend.models.blend import BlendRecommender
-    from qianmian.recommend.models.ranker import RankerRecommender
-
-    return {**MODELS, BlendRecommender.kind: BlendRecommender, RankerRecommender.kind: RankerRecommender}
-
-
-def build(kind: str, params: dict[str, Any]) -> Recommender:
-    """An unfitted model of `kind` with `params`."""
-    classes = model_classes()
-    if kind not in classes:
-        raise InputError("model kind", f"one of {sorted(classes)}", kind)
-    cls = classes[kind]
-    from_params = getattr(cls, "from_params", None)
-    return from_params(params) if from_params else cls(**params)
 
 
 def save(model: Recommender, path: Path | str) -> Path:

@@ -4,7 +4,7 @@ Loads a trained bundle, keeps the live recent-events buffer, applies the busines
 attaches a reason to every item. Self-tags and consent are read from a `qianmian.consumers.Consumers`
 snapshot, the same one the storefront holds. Nothing here reads the clock or trains.
 
->>> svc = RecommendService.load("var/models", store=store)          # doctest: +SKIP
+>>> svc = RecommendService.load(f"var/models/{store.id}", store=store)  # doctest: +SKIP
 >>> svc.observe({"user_id": "u1", "item_id": "i9", "behavior": "view", "ts": 1700000000})
 >>> svc.recommend("u1", "home", k=20)                               # doctest: +SKIP
 [Recommendation(item_id='i4', score=3.1, reason='because you viewed Lavender soap'), ...]
@@ -25,7 +25,7 @@ from qianmian.errors import InputError, NotFoundError
 from qianmian.recommend import reasons as R
 from qianmian.recommend import rules as rules_mod
 from qianmian.recommend.base import topk
-from qianmian.recommend.bundle import Bundle, load_bundle, resolve
+from qianmian.recommend.bundle import Bundle, check_store, load_bundle, resolve
 from qianmian.recommend.catalog import Catalog
 from qianmian.recommend.live import LiveBuffer, LiveEvent
 from qianmian.recommend.matrix import BEHAVIOR_RANK
@@ -78,9 +78,12 @@ class RecommendService:
         cls, models_dir: Path | str, *, version: str | None = None, store: Store | None = None, **kwargs: Any
     ) -> RecommendService:
         """Load the bundle (latest version by default); with a store, also the catalog and (unless a
-        shared `consumers` snapshot is given) the shoppers' self-tags and consent."""
-        bundle = load_bundle(resolve(models_dir, version))
+        shared `consumers` snapshot is given) the shoppers' self-tags and consent, after checking that
+        the bundle was trained on that store (`bundle.check_store`)."""
+        path = resolve(models_dir, version)
+        bundle = load_bundle(path)
         if store is not None:
+            check_store(bundle, store, path)
             kwargs.setdefault("catalog", Catalog.from_store(store, bundle.items, bundle.item_category))
             if kwargs.get("consumers") is None:
                 kwargs["consumers"] = Consumers.load(store, profiles=False)

@@ -6,7 +6,8 @@ each blend's weights on a holdout window just before the cutoff (parts refitted 
 before the window, weights chosen by Recall@k on what shoppers touched in the window; a blend with
 `params={"learn": False}`, as the default `home`, keeps its given weights), learns each
 ranker on the days before the cutoff (each day: parts refitted on the events before it, target =
-what shoppers touched that day), and writes the bundle as the next version under `models_dir`.
+what shoppers touched that day), and writes the bundle as the next version under `models_dir`,
+recording the store's id (`Store.id`) and the cutoff: the bundle serves that store only.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from qianmian.recommend.matrix import (
     item_categories,
     load_matrix,
 )
+from qianmian.recommend.models import build
 from qianmian.recommend.models.blend import learn_weights
 from qianmian.recommend.models.ranker import RankerRecommender
-from qianmian.recommend.persist import build
 from qianmian.store import Store
 
 Step = Callable[[str], None]
@@ -149,7 +150,8 @@ def fit_bundle(store: Store, *, as_of: dt.date | dt.datetime, specs: dict[str, M
     _, strongest = load_matrix(store, as_of=as_of, spec=MatrixSpec(), row_ids=users, col_ids=items)
     fitted.update(ensembles(specs, fitted))
     item_cat = item_categories(store, items, categories, cutoff=end_of(as_of))
-    return Bundle("", end_of(as_of).isoformat(), users, items, categories, item_cat, matrices, strongest, dict(specs), fitted)
+    cutoff = end_of(as_of).isoformat()
+    return Bundle("", cutoff, users, items, categories, item_cat, matrices, strongest, dict(specs), fitted, store.id, store.url)
 
 
 def _matrix(

@@ -17,7 +17,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from qianmian.errors import InputError, NotFoundError, StoreError
+from qianmian.errors import InputError, NotFoundError, SchemaError, StoreError
 from qianmian.store import schema as S
 from qianmian.store import spark
 from qianmian.store.spark import SparkOptions
@@ -37,6 +37,20 @@ class Store:
         self._temp_dirs: list[Path] = []
         atexit.register(_remove_folders, self._temp_dirs)  # batches handed to Spark, if `close` is never called
         self._core: dict[str, ibis.Table] = {}
+        self._id: str | None = None
+
+    @property
+    def id(self) -> str:
+        """This store's id: written once when the store was created (or first migrated to schema
+        version 3), the same for every process and engine that opens it. Models record it."""
+        if self._id is None:
+            if S.IDENTITY not in self.list_tables():
+                raise SchemaError(f"store {self.url!r} has no id yet: open it with migrations (connect(url)) first")
+            found = self.execute(self.table(S.IDENTITY).id.min())
+            if found is None:
+                raise SchemaError(f"store {self.url!r} has an empty {S.IDENTITY} table: open it with connect(url) to write one")
+            self._id = str(found)
+        return self._id
 
     # -- reading ------------------------------------------------------------------------------
     def table(self, name: str) -> ibis.Table:

@@ -6,6 +6,7 @@ Add a migration by appending to `MIGRATIONS`; never edit one that has shipped.
 from __future__ import annotations
 
 import datetime as _dt
+import uuid
 from collections.abc import Callable
 
 import ibis
@@ -26,9 +27,18 @@ def _v2_consumer_days(store: Store) -> None:
     store.ensure_table("consumer_days", S.CONSUMER_DAYS)
 
 
+def _v3_store_identity(store: Store) -> None:
+    # Written once: a new store gets its id when it is created, an existing one when it migrates.
+    store.ensure_table(S.IDENTITY, S.STORE_IDENTITY)
+    if store.count(S.IDENTITY) == 0:
+        row = {"id": [uuid.uuid4().hex[:16]], "created_at": [_dt.datetime.now()]}
+        store.con.insert(S.IDENTITY, ibis.memtable(row).cast(S.STORE_IDENTITY))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Store], None]]] = [
     (1, "core tables: events, items, users, user_tags, stores, campaigns, creatives, exposures, quarantine, ingests", _v1_core_tables),
     (2, "consumer_days: the daily consumer rollup of events", _v2_consumer_days),
+    (3, "store_identity: the store's id, which trained models record", _v3_store_identity),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -179,6 +179,12 @@ SCHEMA_VERSION = ibis.schema(
     {"version": dt.Int64(nullable=False), "description": S, "applied_at": TS}
 )
 
+IDENTITY = "store_identity"
+STORE_IDENTITY = ibis.schema({"id": S_REQ, "created_at": TS})
+"""One row: the store's id, written once when the store is created (`qianmian.store.migrations`,
+version 3) and never changed; trained models record it (`Store.id`). Not a shop of the `stores`
+table: the identity of this whole data store."""
+
 TABLES: Final[dict[str, ibis.Schema]] = {
     "events": EVENTS,
     "items": ITEMS,
@@ -192,7 +198,8 @@ TABLES: Final[dict[str, ibis.Schema]] = {
     "ingests": INGESTS,
     "consumer_days": CONSUMER_DAYS,
 }
-"""Tables every store has, by name. `schema_version` is managed by `qianmian.store.migrations`;
+"""Tables every store has, by name. `schema_version` and `store_identity` are managed by
+`qianmian.store.migrations`;
 `consumer_days` is derived from `events` (`qianmian.store.rollup`)."""
 
 KEYS: Final[dict[str, tuple[str, ...]]] = {

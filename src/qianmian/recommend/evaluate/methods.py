@@ -20,8 +20,8 @@ from threadpoolctl import threadpool_limits
 from qianmian.recommend.base import TopK, mask_seen, topk
 from qianmian.recommend.evaluate.data import Protocol, Split
 from qianmian.recommend.interactions import Interactions, MatrixSpec
+from qianmian.recommend.models import build
 from qianmian.recommend.models.ranker import RankerRecommender
-from qianmian.recommend.persist import build
 
 Family = Literal["ours", "peer", "served"]
 """ours = our models as the harness fits them; peer = other libraries and baselines; served = the

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from qianmian.recommend.base import TopK
+from qianmian.recommend.base import TopK, hit_matrix, per_user_recall
 
 
 @dataclass(frozen=True)
@@ -28,22 +28,6 @@ class Metrics:
     users: int
     user_recall: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(0))
     """Each evaluation user's Recall@k (for standard errors and paired comparisons)."""
-
-
-def hit_matrix(ids: np.ndarray, target: sp.csr_matrix) -> np.ndarray:
-    """Boolean (users × k): is the j-th recommendation of user r in row r of `target`?"""
-    n_users, _k = ids.shape
-    n_items = target.shape[1]
-    t = sp.csr_matrix(target)
-    rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(t.indptr))
-    target_keys = rows * n_items + t.indices
-    rec_keys = np.arange(n_users, dtype=np.int64)[:, None] * n_items + ids
-    return np.isin(rec_keys, target_keys) & (ids >= 0)
-
-
-def per_user_recall(hits: np.ndarray, target_size: np.ndarray) -> np.ndarray:
-    k = hits.shape[1]
-    return hits.sum(axis=1) / np.maximum(np.minimum(k, target_size), 1)
 
 
 def evaluate_topk(top: TopK, target: sp.csr_matrix, target_size: np.ndarray, n_train_items: int) -> Metrics:

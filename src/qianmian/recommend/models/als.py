@@ -8,7 +8,8 @@ the row with Y fixed (`implicit`'s `recalculate_user`), so the model needs no re
 
 from __future__ import annotations
 
-from typing import Any, Self
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +21,7 @@ from qianmian.recommend.base import Recommender, as_csr
 
 class ALSRecommender(Recommender):
     kind = "als"
+    example_params: ClassVar[Mapping[str, Any]] = {"factors": 4, "regularization": 0.01, "alpha": 5.0, "iterations": 20, "random_state": 7, "num_threads": 1}
 
     def __init__(
         self,

@@ -10,15 +10,14 @@ it was tuned on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
 from qianmian.errors import InputError
-from qianmian.recommend.base import Recommender, as_csr, mask_seen, topk
-from qianmian.recommend.evaluate.metrics import hit_matrix, per_user_recall
+from qianmian.recommend.base import Recommender, as_csr, hit_matrix, mask_seen, per_user_recall, topk
 from qianmian.recommend.models.ensemble import Ensemble
 
 Normalize = Literal["zscore", "max"]
@@ -51,6 +50,7 @@ class BlendRecommender(Ensemble):
     part its own matrix use `fit_each`/`score_each` with one matrix per part."""
 
     kind = "blend"
+    example_params: ClassVar[Mapping[str, Any]] = {"components": [{"kind": "ease", "params": {"l2": 1.0}}, {"kind": "popular", "params": {}}], "weights": [1.0, 0.1]}
 
     def __init__(
         self, *, components: Sequence[Recommender], weights: Sequence[float] | None = None, normalize: Normalize = "zscore"

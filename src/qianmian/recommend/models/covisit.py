@@ -11,7 +11,8 @@ keeping each row's `neighbours` largest; score(u) = x_u · W. Fitted on a buy-on
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +25,7 @@ Normalize = Literal["cosine", "conditional", "count"]
 
 class CovisitRecommender(ItemItemRecommender):
     kind = "covisit"
+    example_params: ClassVar[Mapping[str, Any]] = {"neighbours": 10}
 
     def __init__(self, *, normalize: Normalize = "cosine", neighbours: int = 100, min_count: int = 1) -> None:
         super().__init__()

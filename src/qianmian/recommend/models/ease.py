@@ -9,7 +9,8 @@ score 0. λ (`l2`) is the one hyper-parameter; typical values are 10…2000 for 
 
 from __future__ import annotations
 
-from typing import Any, Self
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +21,7 @@ from qianmian.recommend.base import Recommender, as_csr
 
 class EASERecommender(Recommender):
     kind = "ease"
+    example_params: ClassVar[Mapping[str, Any]] = {"l2": 1.0}
 
     def __init__(self, *, l2: float = 500.0, max_items: int = 5_000) -> None:
         super().__init__()

@@ -3,7 +3,8 @@
 An ensemble holds fitted components; each may be fitted and scored on its own matrix (a bundle
 gives every part its own matrix spec), so `fit_each`/`score_each` take one matrix per component
 and `fit`/`score` use the same matrix for all. Persistence stores the components' arrays under
-a `"<index>."` prefix and their kinds and params in `params()["components"]`.
+a `"<index>."` prefix and their kinds and params in `params()["components"]`, from which
+`qianmian.recommend.models.build` rebuilds them.
 """
 
 from __future__ import annotations
@@ -52,13 +53,6 @@ class Ensemble(Recommender):
 
     def params(self) -> dict[str, Any]:
         return {"components": [{"kind": c.kind, "params": c.params()} for c in self.components], **self.own_params()}
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> Self:
-        from qianmian.recommend.persist import build
-
-        parts = [build(p["kind"], p["params"]) for p in params["components"]]
-        return cls(components=parts, **{k: v for k, v in params.items() if k != "components"})
 
     def arrays(self) -> dict[str, Any]:
         return {f"{i}.{k}": v for i, c in enumerate(self.components) for k, v in c.arrays().items()}

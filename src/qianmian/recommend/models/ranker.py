@@ -27,8 +27,8 @@ first component. The learned coefficients are plain numbers in `params()` (JSON)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Self
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,6 +46,7 @@ LabelledDay = tuple[Sequence[np.ndarray], sp.csr_matrix]
 
 class RankerRecommender(Ensemble):
     kind = "ranker"
+    example_params: ClassVar[Mapping[str, Any]] = {"components": [{"kind": "covisit", "params": {"neighbours": 10}}, {"kind": "popular", "params": {}}], "candidates": 3}
 
     def __init__(
         self,

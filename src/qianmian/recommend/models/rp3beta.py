@@ -8,7 +8,8 @@ each row of W keeps its `neighbours` largest entries, and score(u) = x_u · W.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +20,7 @@ from qianmian.recommend.base import ItemItemRecommender, as_csr, keep_top_per_ro
 
 class RP3betaRecommender(ItemItemRecommender):
     kind = "rp3beta"
+    example_params: ClassVar[Mapping[str, Any]] = {"alpha": 1.0, "beta": 0.0}
 
     def __init__(self, *, alpha: float = 1.0, beta: float = 0.5, neighbours: int = 200) -> None:
         super().__init__()
