@@ -31,6 +31,7 @@ test: install browser
 # Style and layering: ruff's rules and the import contracts in pyproject.toml.
 lint: install
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 bench: install
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
