@@ -66,7 +66,7 @@ def spark_cluster(tmp_path_factory):
     up = qianmian("cluster", "up", "--dir", str(folder), "--workers", "1", "--master-port", "0", "--connect-port", "0",
                   "--worker-memory", "1g", "--executor-memory", "640m", "--driver-memory", "1g", "--json")
     try:
-        yield json.loads(up.stdout)
+        yield {**json.loads(up.stdout), "up_stderr": up.stderr}  # stdout is one JSON document, nothing else
     finally:
         qianmian("cluster", "down", "--dir", str(folder))
 

@@ -22,7 +22,10 @@ def _json(result: subprocess.CompletedProcess) -> object:
 
 
 def _no_spark_logs(result: subprocess.CompletedProcess) -> None:
-    noisy = [line for line in result.stderr.splitlines() if " INFO " in line or " WARN " in line or "Stage " in line]
+    """Nothing of Spark's or the JVM's on stderr: no log lines, no stage bars, no JVM warnings
+    (the JVM's `WARNING: Using incubator modules: jdk.incubator.vector` included)."""
+    noisy = [line for line in result.stderr.splitlines()
+             if " INFO " in line or " WARN " in line or "Stage " in line or line.startswith("WARNING:")]
     assert noisy == []
 
 
@@ -53,6 +56,11 @@ def test_ingest_in_one_process_read_in_others_equal_to_duckdb(spark_cluster, clu
         qianmian("export", "audience", "buyers", "--out", str(tmp_path / f"{where[:2]}.csv"), "--store", where, "--json")
     members = sorted((tmp_path / "sc.csv").read_text().splitlines())
     assert len(members) > 100 and members == sorted((tmp_path / "du.csv").read_text().splitlines())
+
+
+def test_cluster_up_prints_nothing_of_spark_or_the_jvm(spark_cluster):
+    noisy = [line for line in spark_cluster["up_stderr"].splitlines() if "WARN" in line or "incubator" in line or " INFO " in line]
+    assert noisy == []
 
 
 def test_cluster_status_names_each_process(spark_cluster):
@@ -103,3 +111,16 @@ def test_local_spark_store_persists_between_processes(tmp_path):
     _no_spark_logs(stats)
     assert _json(stats)["tables"]["events"] == 2
     assert (tmp_path / "spark" / "metastore_db").is_dir()
+
+
+def test_the_jvms_incubator_warning_never_reaches_our_stderr(capfd):
+    """A local Spark's JVM stderr is passed on through `_pass_stderr`: its own warning is dropped,
+    Spark's log lines (errors at the default level) still reach stderr, in order."""
+    import io
+
+    from qianmian.store.spark import _pass_stderr
+
+    jvm = io.BytesIO(b"WARNING: Using incubator modules: jdk.incubator.vector\n"
+                     b"26/12/06 03:00:00 ERROR Executor: task failed\nlast line without newline")
+    _pass_stderr(jvm)
+    assert capfd.readouterr().err == "26/12/06 03:00:00 ERROR Executor: task failed\nlast line without newline"

@@ -16,7 +16,9 @@ import fcntl
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,9 @@ LOG4J2 = Path(__file__).with_name("log4j2.properties")
 STAGING_CONF = "spark.qianmian.staging"
 """A Connect server's setting naming a folder both it and its clients can read and write (a local
 cluster's `DIR/staging`, or a shared mount): clients hand batches over as Parquet files there."""
+
+JVM_NOISE = (b"WARNING: Using incubator modules",)
+"""Lines the JVM writes to stderr on its own that never reach Qianmian's output."""
 
 _locks: dict[Path, IO[str]] = {}
 
@@ -79,12 +84,42 @@ def session(url: str, options: SparkOptions | None = None) -> Any:
     rest = url[len("spark:"):]
     local = rest.startswith("local")
     folder = _local_folder(opts, url) if local else Path(tempfile.mkdtemp(prefix="qianmian-spark-"))
-    builder = SparkSession.builder.master(rest if local else "spark:" + rest).appName("qianmian")
-    for key, value in _conf(opts, folder, hive=local and opts.hive).items():
+    master = rest if local else "spark:" + rest
+    conf = {"spark.master": master, "spark.app.name": "qianmian", **_conf(opts, folder, hive=local and opts.hive)}
+    _launch_quiet_gateway(conf)
+    builder = SparkSession.builder.master(master).appName("qianmian")
+    for key, value in conf.items():
         builder = builder.config(key, value)
     s = builder.getOrCreate()
     s.sparkContext.setLogLevel(opts.log_level)
     return s
+
+
+def _launch_quiet_gateway(conf: dict[str, str]) -> None:
+    """Start this process's JVM (once) with its stderr passed on through a filter.
+
+    Spark's launcher always adds `--add-modules=jdk.incubator.vector`, and the JVM answers it with
+    `WARNING: Using incubator modules: jdk.incubator.vector` on stderr, before any logging setting
+    applies. No JVM option silences that line, so the JVM's stderr goes through a pipe, and a thread
+    copies every other line to this process's stderr (Spark's own logs at `spark_log_level`).
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    with SparkContext._lock:
+        if SparkContext._gateway is not None:  # a JVM already runs in this process
+            return
+        gateway = launch_gateway(SparkConf(loadDefaults=False).setAll(conf.items()), popen_kwargs={"stderr": subprocess.PIPE})
+        threading.Thread(target=_pass_stderr, args=(gateway.proc.stderr,), name="spark-stderr", daemon=True).start()
+    SparkContext._ensure_initialized(gateway=gateway)
+
+
+def _pass_stderr(stream: IO[bytes]) -> None:
+    """Copy the JVM's stderr to ours, line by line, less the JVM's incubator-modules warning."""
+    for line in iter(stream.readline, b""):
+        if not line.startswith(JVM_NOISE):
+            with contextlib.suppress(OSError):
+                os.write(2, line)
 
 
 def _conf(opts: SparkOptions, folder: Path, *, hive: bool) -> dict[str, str]:

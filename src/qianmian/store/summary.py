@@ -37,10 +37,15 @@ def summary(store: Store, *, now: dt.datetime | None = None) -> dict[str, Any]:
         "users": int(row["users"]),
         "items": int(row["items"]),
         **span,
-        **({"future_events": int(row["future_events"] or 0)} if now is not None else {}),
+        **({"future_events": _count(row["future_events"])} if now is not None else {}),
     }
 
 
 def last_event_ts(store: Store) -> Any:
     """The time of the store's last event, as the engine returns it (None or NaT for no events)."""
     return store.execute(store.table("events").ts.max())
+
+
+def _count(value: Any) -> int:
+    """A SUM over no rows: NULL, which pandas may hand back as None or NaN (Spark)."""
+    return 0 if value is None or value != value else int(value)
