@@ -88,7 +88,9 @@ def test_two_replicas_share_events_keys_and_audiences(spark_cluster, sc_store, t
         while sc_store.count("events") < 84_441 and time.monotonic() < deadline:  # A's writer moves it into the store
             time.sleep(0.5)
         assert sc_store.count("events") == 84_441  # seen by this (a third) long-lived client too
+        started = time.monotonic()
         assert httpx.post(b + "/v1/admin/refresh", headers=h, timeout=300).status_code == 200
+        one_refresh = time.monotonic() - started  # what one refresh of B's snapshots takes on this cluster
         assert _total(b, admin) == before + 1
 
         # a key revoked through A is refused by B within the refresh interval
@@ -96,8 +98,8 @@ def test_two_replicas_share_events_keys_and_audiences(spark_cluster, sc_store, t
         assert httpx.get(b + "/v1/summary", headers=rh, timeout=120).status_code == 200
         assert httpx.delete(f"{a}/v1/keys/{reader['key_id']}", headers=h, timeout=60).status_code == 200
         revoked_at = time.monotonic()
+        # docs/api.md: within cache_refresh_seconds plus the time of the refresh under way and the next
+        bound = REFRESH + 2 * one_refresh + 5.0
         while httpx.get(b + "/v1/summary", headers=rh, timeout=120).status_code != 401:
-            assert time.monotonic() - revoked_at < REFRESH * 3 + 30, "B still accepts the revoked key"
+            assert time.monotonic() - revoked_at < bound, f"B still accepts the revoked key after {bound:.1f}s"
             time.sleep(0.5)
-        took = time.monotonic() - revoked_at
-    assert took < REFRESH * 3 + 30

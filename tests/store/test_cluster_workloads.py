@@ -1,5 +1,5 @@
 """The heavier workloads on a real cluster (`sc://`), each equal to the same work on DuckDB: strategy
-crowds, association rules, a full `qianmian train` in its own process, and exports.
+crowds, association rules, `qianmian train` in its own process, and an export.
 
 The Taobao slice is ingested once for the module, into the cluster's store and into a DuckDB file;
 every test then compares the two. What runs in the client (crowds' clustering of micro-groups, the
@@ -62,10 +62,11 @@ def test_train_in_its_own_process_on_the_cluster_equals_duckdb(spark_cluster, bo
 
     duck_url = both[1].url
     both[1].close()  # the training process opens the DuckDB file itself
-    models = "popular,covisit,ease,rp3beta,als,trending,home"
+    models = "popular,covisit,ease,rp3beta"  # lean: the full default set was checked by hand (docs/scale.md)
     out = {}
     for name, url in (("sc", spark_cluster["store"]), ("duck", duck_url)):
-        done = qianmian("train", "--as-of", AS_OF, "--models", models, "--store", url, "--models-dir", str(tmp_path / name), "--json")
+        done = qianmian("train", "--as-of", AS_OF, "--models", models, "--holdout-days", "0", "--store", url,
+                        "--models-dir", str(tmp_path / name), "--json")
         out[name] = {k: v for k, v in json.loads(done.stdout).items() if k != "path"}
     assert out["sc"] == out["duck"] and out["sc"]["users"] == 815
     bundles = {name: load_bundle(resolve(tmp_path / name)) for name in out}
@@ -75,13 +76,13 @@ def test_train_in_its_own_process_on_the_cluster_equals_duckdb(spark_cluster, bo
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["features", "crowds"])
-def test_exports_from_the_cluster_equal_duckdb(spark_cluster, both, tmp_path, kind):
-    """`qianmian export` in its own process writes the same rows from the cluster as from DuckDB."""
+def test_export_from_the_cluster_equals_duckdb(spark_cluster, both, tmp_path):
+    """`qianmian export features` in its own process writes the same rows from the cluster as from DuckDB."""
+    both[1].close()  # the export process opens the DuckDB file itself
     tables = {}
     for name, url in (("sc", spark_cluster["store"]), ("duck", both[1].url)):
         path = tmp_path / f"{name}.parquet"
-        done = json.loads(qianmian("export", kind, "--as-of", AS_OF, "--k", "4", "--out", str(path), "--store", url, "--json").stdout)
+        done = json.loads(qianmian("export", "features", "--as-of", AS_OF, "--out", str(path), "--store", url, "--json").stdout)
         tables[name] = pq.read_table(path).to_pandas().sort_values("user_id").reset_index(drop=True)
         assert done["rows"] == len(tables[name]) > 500
     assert tables["sc"].equals(tables["duck"])
