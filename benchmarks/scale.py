@@ -7,7 +7,7 @@ a local cluster started with `qianmian cluster up` (one master, one worker, one 
     ingest               qianmian ingest FILE --format taobao
     aipl, flow, funnel   qianmian report aipl | flow | funnel
     audiences            qianmian audience materialize  (20 audiences, created beforehand)
-    train                qianmian train --models popular,covisit,als
+    train                qianmian train --models popular,covisit,als,home --holdout-days 0
     export               qianmian export features --out FILE.parquet
 
 It prints seconds and the cost per million events of each step at each size, the ratio of the
