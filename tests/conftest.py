@@ -127,6 +127,7 @@ def _on_cluster(item) -> bool:
     return "sc" in params.values() or "spark_cluster" in getattr(item, "fixturenames", ())
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the node ids
 def pytest_collection_modifyitems(config, items):
     """Keep the sc engine to tests marked `cluster`; one xdist worker per JVM family."""
     kept, dropped = [], []
