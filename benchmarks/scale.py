@@ -7,7 +7,7 @@ a local cluster started with `qianmian cluster up` (one master, one worker, one 
     ingest               qianmian ingest FILE --format taobao
     aipl, flow, funnel   qianmian report aipl | flow | funnel
     audiences            qianmian audience materialize  (20 audiences, created beforehand)
-    train                qianmian train --models popular,covisit,als,home --holdout-days 0
+    train                qianmian train --models popular,covisit,home --holdout-days 0
     export               qianmian export features --out FILE.parquet
 
 It prints seconds and the cost per million events of each step at each size, the ratio of the
@@ -104,7 +104,7 @@ def measure(url: str, data: Path, work: Path, env: dict[str, str], *, train: boo
     create_audiences(url)
     times["audiences"], _ = run("audience", "materialize", "--as-of", AS_OF, "--store", url, "--json", env=env, step="audiences")
     if train:
-        times["train"], _ = run("train", "--as-of", AS_OF, "--models", "popular,covisit,als,home", "--holdout-days", "0",
+        times["train"], _ = run("train", "--as-of", AS_OF, "--models", "popular,covisit,home", "--holdout-days", "0",
                                 "--models-dir", str(work / "models"), "--store", url, "--json", env=env, step="train")
     times["export"], _ = run("export", "features", "--as-of", AS_OF, "--out", str(work / "features.parquet"), "--store", url,
                              "--json", env=env, step="export")

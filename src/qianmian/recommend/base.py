@@ -10,7 +10,7 @@ never pickle (`qianmian.recommend.persist`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -220,6 +220,44 @@ def row_normalize(m: sp.csr_matrix) -> sp.csr_matrix:
     sums = np.asarray(m.sum(axis=1)).ravel()
     inv = np.divide(1.0, sums, out=np.zeros_like(sums, dtype=np.float64), where=sums > 0)
     return sp.csr_matrix(sp.diags(inv.astype(np.float32)) @ m)
+
+
+PRODUCT_BLOCK_ROWS = 4_096
+"""Rows of an item × item product formed at a time by `top_product_per_row` (bounds its memory)."""
+
+
+def top_product_per_row(
+    left: sp.spmatrix,
+    right: sp.spmatrix,
+    n: int,
+    *,
+    weigh: Callable[[sp.csr_matrix, int], sp.csr_matrix] | None = None,
+    block_rows: int = PRODUCT_BLOCK_ROWS,
+) -> sp.csr_matrix:
+    """`left @ right` with its diagonal removed, optionally `weigh`ed, each row cut to its `n` largest.
+
+    The product is formed `block_rows` rows at a time and each block is pruned before the next is
+    formed, so memory is bounded by one block, not the whole product (an item × item co-occurrence
+    grows with the sum over shoppers of their items squared). Each row of a sparse product (its
+    values and the order of its entries) depends only on the same row of `left`, so the result, ties
+    included, does not depend on `block_rows`: a tie in a row goes to the entry first in the
+    product's own order (`keep_top_per_row`), as when the whole product is formed at once. `left`
+    may be CSR or CSC (sliced by rows either way). `weigh(block, first_row)` turns rows
+    `first_row…` of the product into weights element-wise, keeping the entries' order.
+    """
+    if block_rows < 1:
+        raise InputError("block_rows", "a positive integer", block_rows)
+    kept: list[sp.csr_matrix] = []
+    for start in range(0, left.shape[0], block_rows):
+        block = sp.csr_matrix(left[start : start + block_rows] @ right)
+        rows = np.repeat(np.arange(start, start + block.shape[0]), np.diff(block.indptr))
+        block.data[rows == block.indices] = 0
+        kept.append(keep_top_per_row(weigh(block, start) if weigh else block, n))
+    if not kept:
+        return sp.csr_matrix((left.shape[0], right.shape[1]), dtype=np.result_type(left.dtype, right.dtype))
+    out = sp.csr_matrix(sp.vstack(kept, format="csr"))
+    out.sort_indices()
+    return out
 
 
 def keep_top_per_row(m: sp.csr_matrix, n: int) -> sp.csr_matrix:

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qianmian.errors import InputError
-from qianmian.recommend.base import ItemItemRecommender, as_csr, keep_top_per_row
+from qianmian.recommend.base import ItemItemRecommender, as_csr, top_product_per_row
 
 Normalize = Literal["cosine", "conditional", "count"]
 
@@ -40,17 +40,19 @@ class CovisitRecommender(ItemItemRecommender):
     def fit(self, user_items: sp.csr_matrix) -> Self:
         b = (as_csr(user_items) > 0).astype(np.float32)
         self.n_items = b.shape[1]
-        c = sp.csr_matrix(b.T @ b)
-        c.setdiag(0)
-        c.data[c.data < self.min_count] = 0
-        c.eliminate_zeros()
-        self.W = keep_top_per_row(self._normalized(c, np.asarray(b.sum(axis=0)).ravel()), self.neighbours)
+        n = np.asarray(b.sum(axis=0)).ravel()
+        self.W = top_product_per_row(
+            b.T, b, self.neighbours, weigh=lambda c, first: self._normalized(c, n, first)
+        ).astype(np.float32)
         return self
 
-    def _normalized(self, c: sp.csr_matrix, n: np.ndarray) -> sp.csr_matrix:
+    def _normalized(self, c: sp.csr_matrix, n: np.ndarray, first: int) -> sp.csr_matrix:
+        """Rows `first…` of the co-occurrence (counts below `min_count` dropped) as weights."""
+        c.data[c.data < self.min_count] = 0
+        c.eliminate_zeros()
         if self.normalize == "count":
             return c.astype(np.float32)
-        rows = np.repeat(np.arange(c.shape[0]), np.diff(c.indptr))
+        rows = first + np.repeat(np.arange(c.shape[0]), np.diff(c.indptr))
         denom = n[rows] if self.normalize == "conditional" else np.sqrt(n[rows] * n[c.indices])
         out = c.astype(np.float32)
         out.data = (c.data / denom).astype(np.float32)

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qianmian.errors import InputError
-from qianmian.recommend.base import ItemItemRecommender, as_csr, keep_top_per_row, row_normalize
+from qianmian.recommend.base import ItemItemRecommender, as_csr, row_normalize, top_product_per_row
 
 
 class RP3betaRecommender(ItemItemRecommender):
@@ -40,10 +40,10 @@ class RP3betaRecommender(ItemItemRecommender):
         p_iu = _power(row_normalize(sp.csr_matrix(x.T)), self.alpha)
         pop = np.diff(sp.csc_matrix(x).indptr).astype(np.float64)
         penalty = np.divide(1.0, pop**self.beta, out=np.zeros_like(pop), where=pop > 0)
-        w = sp.csr_matrix(p_iu @ p_ui) @ sp.diags(penalty.astype(np.float32))
-        w = sp.csr_matrix(w)
-        w.setdiag(0)
-        self.W = keep_top_per_row(w, self.neighbours).astype(np.float32)
+        scale = sp.diags(penalty.astype(np.float32))
+        self.W = top_product_per_row(
+            p_iu, p_ui, self.neighbours, weigh=lambda block, _first: sp.csr_matrix(block @ scale)
+        ).astype(np.float32)
         return self
 
     def params(self) -> dict[str, Any]:
@@ -55,3 +55,4 @@ def _power(m: sp.csr_matrix, a: float) -> sp.csr_matrix:
     if a != 1.0:
         out.data = np.power(out.data, a)
     return out
+
