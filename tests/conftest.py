@@ -95,6 +95,18 @@ def spark_store(spark_session):
     return connect(spark_session)
 
 
+@pytest.fixture(scope="session")
+def empty_spark_store(spark_store):
+    """A function that empties the session's Spark test store and returns it (the one reset rule
+    every test package uses: the store keeps its schema version and its id)."""
+
+    def empty():
+        _reset_spark(spark_store)
+        return spark_store
+
+    return empty
+
+
 def _reset_spark(s) -> None:
     from qianmian.store import schema
 

@@ -13,16 +13,7 @@ ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
 
 
 def _empty_spark_store(request):
-    from qianmian.store import schema
-
-    s = request.getfixturevalue("spark_store")
-    core = set(schema.TABLES)
-    for name in s.list_tables():
-        if name in core:
-            s.con.raw_sql(f"TRUNCATE TABLE `{name}`")
-        elif name != "schema_version":
-            s.con.drop_table(name, force=True)
-    return s
+    return request.getfixturevalue("empty_spark_store")()
 
 
 def _store_on(engine: str, request, tmp_path_factory, name: str):
