@@ -72,21 +72,23 @@ def clv_report(
     check_days(horizon_days, "horizon")
     model, summary = fit_store(store, calibration_end=calibration_end, calibration_start=calibration_start, options=options)
     scored = score_frame(model, summary, purchase_days=(horizon_days,), value_days=(horizon_days,))
-    end = _holdout_end(store, model.calibration_end, holdout_end)
+    last_buy = _last_buy_day(store)
+    end = _holdout_end(last_buy, model.calibration_end, holdout_end)
     check = holdout_check(store, model, summary, end) if end is not None else None
-    notes = [*_past_data_note(store, model.calibration_end), *_notes(model, summary, horizon_days), *_holdout_notes(check, model)]
+    notes = [*_past_data_note(last_buy, model.calibration_end), *_notes(model, summary, horizon_days), *_holdout_notes(check, model)]
     return ClvReport(model, horizon_days, _forecast(scored, horizon_days), check, _top(scored, horizon_days, top), notes)
 
 
-def _past_data_note(store: Store, cal: dt.date) -> list[str]:
-    """A calibration end after the last buy counts the empty days after it as 'no purchase': every
-    consumer's age T grows, so P(alive) and the forecast fall for a reason the data does not show."""
+def _last_buy_day(store: Store) -> dt.date | None:
     ev = store.table("events")
     last = store.execute(ev.filter(ev.behavior == "buy").ts.max())
-    if last is None or pd.isna(last):
-        return []
-    last_day = pd.Timestamp(last).date()
-    if cal <= last_day:
+    return None if last is None or pd.isna(last) else pd.Timestamp(last).date()
+
+
+def _past_data_note(last_day: dt.date | None, cal: dt.date) -> list[str]:
+    """A calibration end after the last buy counts the empty days after it as 'no purchase': every
+    consumer's age T grows, so P(alive) and the forecast fall for a reason the data does not show."""
+    if last_day is None or cal <= last_day:
         return []
     return [f"the calibration end {cal} is {(cal - last_day).days} days after the last buy {last_day}: those days count as "
             f"days without purchases, so P(alive) and the forecast are too low; use --calibration-end {last_day} or earlier"]
@@ -141,18 +143,13 @@ def holdout_check(store: Store, model: ClvModel, summary: pd.DataFrame, holdout_
     return HoldoutCheck(cal + dt.timedelta(days=1), holdout_end, float(predicted.sum()), int(frame.actual.sum()), rows)
 
 
-def _holdout_end(store: Store, cal: dt.date, given: DateLike | None) -> dt.date | None:
+def _holdout_end(last_day: dt.date | None, cal: dt.date, given: DateLike | None) -> dt.date | None:
     if given is not None:
         end = to_date(given, "holdout_end")
         if end <= cal:
             raise InputError("holdout_end", f"a day after the calibration end {cal}", str(given))
         return end
-    ev = store.table("events")
-    last = store.execute(ev.filter(ev.behavior == "buy").ts.max())
-    if last is None or pd.isna(last):
-        return None
-    last_day = pd.Timestamp(last).date()
-    return last_day if last_day > cal else None
+    return last_day if last_day is not None and last_day > cal else None
 
 
 def _forecast(scored: pd.DataFrame, days: int) -> dict[str, Any]:
