@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qianmian.audiences.rules import RuleError, parse, to_sentence, to_text
@@ -41,6 +41,10 @@ trees = st.recursive(leaves, _extend, max_leaves=12)
 
 @settings(max_examples=400, deadline=None)
 @given(trees)
+# found by this test in CI: a comparison of a bare name first in an and/or chain inside a call
+# printed as `f(a = 0d and b)`, which reads back as a filter
+@example(T.Call("f", (T.And(T.Compare("=", T.Name("a"), T.Window(0, "d")), T.Name("b")),)))
+@example(T.Call("f", (T.Or(T.And(T.In(T.Name("a"), (T.Num(1),), False), T.Name("c")), T.Name("b")),)))
 def test_parse_print_parse_is_identity(tree: T.Expr) -> None:
     text = to_text(tree)
     again = parse(text)

@@ -65,12 +65,20 @@ def _wrap(node: T.Expr, at_least: int) -> str:
 
 
 def _arg(node: T.Expr | T.Filter) -> str:
-    # `f(category = "x")` is a filter; a comparison of a bare name must keep its parentheses
-    if isinstance(node, T.Compare) and isinstance(node.left, T.Name) and node.op == "=":
-        return f"({to_text(node)})"
-    if isinstance(node, T.In) and isinstance(node.operand, T.Name) and not node.negated:
-        return f"({to_text(node)})"
-    return to_text(node)
+    # `f(category = "x")` is a filter, so an argument whose text would begin `name =` or `name in`
+    # (a comparison of a bare name, alone or first in an and/or chain) keeps its parentheses
+    return f"({to_text(node)})" if _reads_as_filter(node) else to_text(node)
+
+
+def _reads_as_filter(node: T.Expr | T.Filter) -> bool:
+    """Does the printed text of `node` start with a bare name followed by `=` or `in`?"""
+    while isinstance(node, (T.And, T.Or)) and _prec(node.left) >= _prec(node):  # the left side is not wrapped
+        node = node.left
+    if isinstance(node, T.Compare):
+        return node.op == "=" and isinstance(node.left, T.Name)
+    if isinstance(node, T.In):
+        return not node.negated and isinstance(node.operand, T.Name)
+    return False
 
 
 def _list(values: tuple[T.Literal, ...]) -> str:
