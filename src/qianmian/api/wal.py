@@ -53,35 +53,42 @@ class Record:
     position: Position | None = None
 
 
+def _orjson_first(payload: bytes) -> Any:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:  # a line an older version wrote with json under " " (big integers)
+        return json.loads(payload)
+
+
+PARSERS: dict[bytes, Any] = {b" ": _orjson_first, b"j": json.loads}
+"""The byte after the checksum names the JSON parser that reads the line back exactly: orjson for
+what orjson wrote; `json` for what only `json` could write (integers beyond 64 bits, which orjson
+would read back as floats)."""
+
+
 def encode(record: Record) -> bytes:
-    """``<crc32 of the JSON, 8 hex digits> <JSON>\\n``."""
+    """``<crc32 of the JSON, 8 hex digits><parser byte><JSON>\n`` (see `PARSERS`)."""
     data = {"k": record.kind, "r": record.rows}
     try:
-        payload = orjson.dumps(data)  # the hot path: every served page's exposure comes here
+        payload, parser = orjson.dumps(data), b" "  # the hot path: every served page's exposure comes here
     except TypeError:  # what orjson refuses but json takes (e.g. integers beyond 64 bits)
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    return b"%08x %s\n" % (zlib.crc32(payload), payload)
+        payload, parser = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), b"j"
+    return b"%08x%s%s\n" % (zlib.crc32(payload), parser, payload)
 
 
 def decode(line: bytes) -> Record | None:
     """The record on `line`, or None when the line is torn or corrupt."""
-    if len(line) < 10 or not line.endswith(b"\n") or line[8:9] != b" ":
+    loads = PARSERS.get(line[8:9])
+    if len(line) < 10 or not line.endswith(b"\n") or loads is None:
         return None
     payload = line[9:-1]
     try:
         if int(line[:8], 16) != zlib.crc32(payload):
             return None
-        data = _loads(payload)
+        data = loads(payload)
         return Record(str(data["k"]), tuple(data["r"]))
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def _loads(payload: bytes) -> Any:
-    try:
-        return orjson.loads(payload)
-    except orjson.JSONDecodeError:  # json's own spellings orjson does not read (NaN, big integers)
-        return json.loads(payload)
 
 
 def segment_name(n: int) -> str:
